@@ -1,1 +1,329 @@
-//! schedule (to be built).
+//! Scheduling (SPEC section 4): one queue per WABA, round-robin dispatch over
+//! the WABAs that have budget, under the global `--concurrency` and `--rate`.
+//!
+//! The scheduler is a plain state machine over tokio's clock: it never sleeps
+//! and never does I/O. The runner asks it for the next job ([`Dispatch`]), tells
+//! it when a request finishes, and tells it about throttling. That keeps the
+//! rules (a throttled or huge WABA never holds back the others) testable with
+//! paused time.
+
+pub mod backoff;
+pub mod pacer;
+pub mod window;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::limits::Limits;
+use crate::validate::WabaId;
+use pacer::Pacer;
+use window::RollingWindow;
+
+/// What the runner should do next.
+#[derive(Debug)]
+pub enum Dispatch<T> {
+    /// Send this job now (a concurrency slot and budget are taken).
+    Go(T),
+    /// Nothing may go before this instant (or before a request finishes).
+    WaitUntil(Instant),
+    /// Jobs are queued but only a finishing request can unblock them.
+    WaitForCompletion,
+    /// No job queued and none waiting: the run is done once in-flight requests finish.
+    Empty,
+}
+
+/// Usage at or above this percentage slows sending before Meta throttles.
+const SLOWDOWN_FROM_PCT: u32 = 80;
+
+#[derive(Debug)]
+struct Delayed<T> {
+    at: Instant,
+    seq: u64,
+    job: T,
+}
+impl<T> PartialEq for Delayed<T> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl<T> Eq for Delayed<T> {}
+impl<T> PartialOrd for Delayed<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Delayed<T> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+#[derive(Debug)]
+struct Lane<T> {
+    waba: WabaId,
+    ready: VecDeque<T>,
+    delayed: BinaryHeap<Reverse<Delayed<T>>>,
+    budget: RollingWindow,
+    paused_until: Option<Instant>,
+    /// Extra spacing between calls while usage headers say we are near the limit.
+    spacing: Duration,
+    last_dispatch: Option<Instant>,
+}
+
+impl<T> Lane<T> {
+    fn promote(&mut self, now: Instant) {
+        while self.delayed.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            if let Some(Reverse(d)) = self.delayed.pop() {
+                // Retries go first: they finish rows that are already under way.
+                self.ready.push_front(d.job);
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.ready.is_empty() || !self.delayed.is_empty()
+    }
+
+    /// Ok if a job may go now, else the earliest instant it might.
+    fn readiness(&mut self, now: Instant) -> Result<(), Option<Instant>> {
+        self.promote(now);
+        let mut wait = now;
+        if let Some(until) = self.paused_until {
+            if until > now {
+                wait = wait.max(until);
+            } else {
+                self.paused_until = None;
+            }
+        }
+        if let Some(last) = self.last_dispatch {
+            wait = wait.max(last + self.spacing);
+        }
+        if self.ready.is_empty() {
+            let next = self.delayed.peek().map(|Reverse(d)| d.at.max(wait));
+            return Err(next);
+        }
+        wait = wait.max(self.budget.next_free(now));
+        if wait <= now { Ok(()) } else { Err(Some(wait)) }
+    }
+}
+
+/// Round-robin over per-WABA lanes with global limits.
+#[derive(Debug)]
+pub struct Scheduler<T> {
+    lanes: Vec<Lane<T>>,
+    index: HashMap<WabaId, usize>,
+    cursor: usize,
+    concurrency: usize,
+    in_flight: usize,
+    pacer: Option<Pacer>,
+    app_paused_until: Option<Instant>,
+    app_spacing: Duration,
+    last_dispatch: Option<Instant>,
+    base_waba_spacing: Duration,
+    budget: crate::limits::Rate,
+    seq: u64,
+}
+
+impl<T> Scheduler<T> {
+    pub fn new(limits: &Limits) -> Self {
+        Scheduler {
+            lanes: Vec::new(),
+            index: HashMap::new(),
+            cursor: 0,
+            concurrency: limits.concurrency.max(1),
+            in_flight: 0,
+            pacer: limits.rate.map(Pacer::new),
+            app_paused_until: None,
+            app_spacing: Duration::ZERO,
+            last_dispatch: None,
+            base_waba_spacing: limits.rate_per_waba.interval(),
+            budget: limits.rate_per_waba,
+            seq: 0,
+        }
+    }
+
+    fn lane(&mut self, waba: &WabaId) -> &mut Lane<T> {
+        let i = match self.index.get(waba) {
+            Some(&i) => i,
+            None => {
+                self.lanes.push(Lane {
+                    waba: waba.clone(),
+                    ready: VecDeque::new(),
+                    delayed: BinaryHeap::new(),
+                    budget: RollingWindow::new(self.budget.count, self.budget.per),
+                    paused_until: None,
+                    spacing: Duration::ZERO,
+                    last_dispatch: None,
+                });
+                self.index.insert(waba.clone(), self.lanes.len() - 1);
+                self.lanes.len() - 1
+            }
+        };
+        &mut self.lanes[i]
+    }
+
+    /// Queue a job for its WABA, to go no earlier than `not_before`.
+    pub fn push(&mut self, waba: &WabaId, job: T, not_before: Option<Instant>) {
+        self.seq += 1;
+        let seq = self.seq;
+        let lane = self.lane(waba);
+        match not_before {
+            Some(at) => lane.delayed.push(Reverse(Delayed { at, seq, job })),
+            None => lane.ready.push_back(job),
+        }
+    }
+
+    /// The next job to send, or how long to wait. Taking a job takes a
+    /// concurrency slot (give it back with [`Scheduler::finished`]) and one unit
+    /// of its WABA's budget.
+    pub fn next(&mut self, now: Instant) -> Dispatch<T> {
+        if self.lanes.iter().all(|l| !l.has_work()) {
+            return Dispatch::Empty;
+        }
+        if self.in_flight >= self.concurrency {
+            return Dispatch::WaitForCompletion;
+        }
+        let mut global_wait = now;
+        if let Some(until) = self.app_paused_until {
+            if until > now {
+                global_wait = until;
+            } else {
+                self.app_paused_until = None;
+            }
+        }
+        if let Some(last) = self.last_dispatch {
+            global_wait = global_wait.max(last + self.app_spacing);
+        }
+        if global_wait > now {
+            return Dispatch::WaitUntil(global_wait);
+        }
+        let n = self.lanes.len();
+        let mut earliest: Option<Instant> = None;
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            match self.lanes[i].readiness(now) {
+                Ok(()) => {
+                    if let Some(p) = &self.pacer
+                        && let Err(at) = p.try_take()
+                    {
+                        return Dispatch::WaitUntil(at);
+                    }
+                    let lane = &mut self.lanes[i];
+                    let Some(job) = lane.ready.pop_front() else {
+                        continue;
+                    };
+                    lane.budget.record(now);
+                    lane.last_dispatch = Some(now);
+                    self.last_dispatch = Some(now);
+                    self.cursor = (i + 1) % n;
+                    self.in_flight += 1;
+                    return Dispatch::Go(job);
+                }
+                Err(Some(at)) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+                Err(None) => {}
+            }
+        }
+        match earliest {
+            Some(at) => Dispatch::WaitUntil(at),
+            None => Dispatch::WaitForCompletion,
+        }
+    }
+
+    /// A dispatched request finished: its concurrency slot is free again.
+    pub fn finished(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Stop calling this WABA until `until` (80007/80008, its Retry-After).
+    pub fn pause_waba(&mut self, waba: &WabaId, until: Instant) {
+        let lane = self.lane(waba);
+        lane.paused_until = Some(lane.paused_until.map_or(until, |u| u.max(until)));
+    }
+
+    /// Stop every call until `until` (app-level throttling: 4/17/613).
+    pub fn pause_app(&mut self, until: Instant) {
+        self.app_paused_until = Some(self.app_paused_until.map_or(until, |u| u.max(until)));
+    }
+
+    /// Usage of one WABA's budget as reported by Meta: near 100 % spreads its
+    /// remaining calls out instead of bursting into an 80008.
+    pub fn observe_waba_usage(&mut self, waba: &WabaId, pct: u32) {
+        let base = self.base_waba_spacing;
+        let lane = self.lane(waba);
+        lane.spacing = slowdown(base, pct);
+    }
+
+    /// Usage of the app's budget (`X-App-Usage`), same idea across all WABAs.
+    pub fn observe_app_usage(&mut self, pct: u32, hour: Duration) {
+        // At 100 % of an hourly budget, one call per 1 % of the hour is the pace
+        // that lets the usage fall; below 80 % no spacing at all.
+        self.app_spacing = slowdown(hour / 100, pct);
+    }
+
+    /// WABAs paused now, with the instant they resume.
+    pub fn paused(&self, now: Instant) -> Vec<(WabaId, Instant)> {
+        let mut v: Vec<_> = self
+            .lanes
+            .iter()
+            .filter_map(|l| {
+                l.paused_until
+                    .filter(|u| *u > now)
+                    .map(|u| (l.waba.clone(), u))
+            })
+            .collect();
+        if let Some(u) = self.app_paused_until.filter(|u| *u > now) {
+            v.push((WabaId::new_unchecked("(app)"), u));
+        }
+        v
+    }
+
+    /// Take every queued job (delayed or ready) that matches, e.g. every row of a
+    /// dead token or of a stopped WABA, or everything on Ctrl-C.
+    pub fn drain_where(&mut self, mut pred: impl FnMut(&WabaId, &T) -> bool) -> Vec<T> {
+        let mut out = Vec::new();
+        for lane in &mut self.lanes {
+            let waba = lane.waba.clone();
+            let (take, keep): (VecDeque<T>, VecDeque<T>) =
+                lane.ready.drain(..).partition(|j| pred(&waba, j));
+            lane.ready = keep;
+            out.extend(take);
+            let delayed = std::mem::take(&mut lane.delayed).into_vec();
+            for Reverse(d) in delayed {
+                if pred(&waba, &d.job) {
+                    out.push(d.job);
+                } else {
+                    lane.delayed.push(Reverse(d));
+                }
+            }
+        }
+        out
+    }
+
+    /// Jobs still queued (ready or delayed).
+    pub fn queued(&self) -> usize {
+        self.lanes
+            .iter()
+            .map(|l| l.ready.len() + l.delayed.len())
+            .sum()
+    }
+}
+
+/// Spacing between calls for a usage percentage: none below 80 %, then growing
+/// to 5× the even pace at 100 %.
+fn slowdown(base: Duration, pct: u32) -> Duration {
+    if pct < SLOWDOWN_FROM_PCT {
+        Duration::ZERO
+    } else {
+        let steps = (pct.min(100) - SLOWDOWN_FROM_PCT) as f64 / 5.0;
+        base.mul_f64(1.0 + steps)
+    }
+}
+
+#[cfg(test)]
+mod tests;
