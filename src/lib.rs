@@ -10,6 +10,7 @@ pub mod limits;
 pub mod manifest;
 pub mod plan;
 pub mod results;
+pub mod runner;
 pub mod sandbox;
 pub mod schedule;
 pub mod secret;

@@ -1,0 +1,34 @@
+//! The calls a step makes, behind a trait so the runner's rules can be tested
+//! against a scripted fake on paused time; the real one is the Graph client.
+
+use std::future::Future;
+
+use crate::graph::{ListPage, Reply};
+use crate::validate::{ValidRow, WabaId};
+
+pub trait Api: Send + Sync + 'static {
+    /// What a call needs to authenticate (token + appsecret_proof).
+    type Creds: Send + Sync + 'static;
+
+    fn create(
+        &self,
+        creds: &Self::Creds,
+        row: &ValidRow,
+    ) -> impl Future<Output = Reply<String>> + Send;
+
+    fn list_page(
+        &self,
+        creds: &Self::Creds,
+        waba: &WabaId,
+        after: Option<&str>,
+    ) -> impl Future<Output = Reply<ListPage>> + Send;
+}
+
+/// What a step's call returned when it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOk {
+    Created(String),
+    Page(ListPage),
+}
+
+pub type StepReply = Reply<StepOk>;
