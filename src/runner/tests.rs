@@ -8,6 +8,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Scripted {
     Fail(Failure, Hints),
     /// Create the number, then lose the answer.

@@ -54,7 +54,7 @@ impl Pacer {
             Err(not_until) => {
                 let now = TokioClock.now();
                 let wait = not_until.earliest_possible().duration_since(now);
-                Err(Instant::from_std(now) + Duration::from(wait))
+                Err(Instant::from_std(now) + wait)
             }
         }
     }
