@@ -9,12 +9,14 @@ pub mod graph;
 pub mod limits;
 pub mod manifest;
 pub mod plan;
+pub mod progress;
 pub mod results;
 pub mod runner;
 pub mod sandbox;
 pub mod schedule;
 pub mod secret;
 pub mod send;
+pub mod summary;
 pub mod validate;
 
 use cli::{Cli, Command};

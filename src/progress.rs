@@ -1,0 +1,172 @@
+//! What the user sees while sending (SPEC section 6): one indicatif bar on a
+//! terminal, plain periodic lines when stderr is not one (logs, CI, pipes).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use crate::runner::{ProgressSink, Snapshot};
+
+/// The progress display suited to stderr.
+pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Bar::new(total))
+    } else {
+        Box::new(Lines::new(Duration::from_secs(10)))
+    }
+}
+
+/// Human duration: `45s`, `3m 20s`, `1h 12m`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn rate(s: &Snapshot) -> f64 {
+    let secs = s.elapsed.as_secs_f64();
+    if secs > 0.0 {
+        s.requests as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+fn eta(s: &Snapshot) -> Option<Duration> {
+    let done = s.done();
+    if done == 0 || s.elapsed.is_zero() {
+        return None;
+    }
+    let per_row = s.elapsed.as_secs_f64() / done as f64;
+    Some(Duration::from_secs_f64(
+        per_row * (s.total - done.min(s.total)) as f64,
+    ))
+}
+
+fn paused(s: &Snapshot) -> String {
+    if s.paused.is_empty() {
+        return String::new();
+    }
+    let mut list: Vec<String> = s
+        .paused
+        .iter()
+        .take(3)
+        .map(|(w, d)| format!("{w} for {}", human(*d)))
+        .collect();
+    if s.paused.len() > 3 {
+        list.push(format!("+{} more", s.paused.len() - 3));
+    }
+    format!(", paused: {}", list.join(", "))
+}
+
+/// One line describing the snapshot.
+pub fn line(s: &Snapshot) -> String {
+    let eta = eta(s)
+        .map(|d| format!(", ETA {}", human(d)))
+        .unwrap_or_default();
+    format!(
+        "{}/{} done: {} created, {} failed, {} skipped; {} in flight, {:.1} req/s{eta}{}",
+        s.done(),
+        s.total,
+        s.created,
+        s.failed,
+        s.skipped,
+        s.in_flight,
+        rate(s),
+        paused(s)
+    )
+}
+
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    fn new(total: usize) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        Bar { bar }
+    }
+}
+
+impl ProgressSink for Bar {
+    fn update(&mut self, s: &Snapshot) {
+        self.bar.set_position(s.done() as u64);
+        let eta = eta(s)
+            .map(|d| format!(" ETA {}", human(d)))
+            .unwrap_or_default();
+        self.bar.set_message(format!(
+            "created {} failed {} in flight {} {:.1} req/s{eta}{}",
+            s.created,
+            s.failed,
+            s.in_flight,
+            rate(s),
+            paused(s)
+        ));
+    }
+    fn finish(&mut self, s: &Snapshot) {
+        self.update(s);
+        self.bar.finish_and_clear();
+    }
+}
+
+struct Lines {
+    every: Duration,
+    last: Option<Instant>,
+}
+
+impl Lines {
+    fn new(every: Duration) -> Self {
+        Lines { every, last: None }
+    }
+}
+
+impl ProgressSink for Lines {
+    fn update(&mut self, s: &Snapshot) {
+        let now = Instant::now();
+        if self.last.is_none_or(|l| now - l >= self.every) {
+            if self.last.is_some() {
+                eprintln!("progress: {}", line(s));
+            }
+            self.last = Some(now);
+        }
+    }
+    fn finish(&mut self, _: &Snapshot) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::WabaId;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(5)), "5s");
+        assert_eq!(human(Duration::from_secs(200)), "3m 20s");
+        assert_eq!(human(Duration::from_secs(4320)), "1h 12m");
+    }
+
+    #[test]
+    fn line_shows_counts_rate_eta_and_pauses() {
+        let s = Snapshot {
+            total: 10,
+            created: 4,
+            failed: 1,
+            skipped: 0,
+            in_flight: 2,
+            requests: 10,
+            elapsed: Duration::from_secs(5),
+            paused: vec![(WabaId::new_unchecked("123"), Duration::from_secs(90))],
+        };
+        let l = line(&s);
+        assert!(l.starts_with("5/10 done: 4 created, 1 failed"), "{l}");
+        assert!(l.contains("2.0 req/s"), "{l}");
+        assert!(l.contains("ETA 5s"), "{l}");
+        assert!(l.contains("paused: 123 for 1m 30s"), "{l}");
+    }
+}

@@ -1,0 +1,106 @@
+//! The end-of-run summary (SPEC section 6): counts by status, by error code with
+//! Meta's message, elapsed time, achieved request rate, the results path. Text
+//! for people, JSON (`--summary-json`) for scripts.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::progress::human;
+use crate::runner::{ErrorCount, RunReport};
+
+/// The JSON form.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub results: String,
+    /// Rows of the manifest, including rows kept from an earlier run.
+    pub rows: usize,
+    pub created: usize,
+    pub failed: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+    /// Rows already final in the results file before this run (`--resume`) or copied (`retry`).
+    pub kept: usize,
+    pub errors: &'a BTreeMap<String, ErrorCount>,
+    pub requests: u64,
+    pub elapsed_secs: f64,
+    pub requests_per_sec: f64,
+    pub interrupted: bool,
+    pub aborted: Option<&'a str>,
+    pub exit_code: u8,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(
+        report: &'a RunReport,
+        results: &Path,
+        invalid: usize,
+        kept: usize,
+        exit_code: u8,
+    ) -> Self {
+        Summary {
+            results: results.display().to_string(),
+            rows: report.total + invalid + kept,
+            created: report.created,
+            failed: report.failed,
+            invalid,
+            skipped: report.skipped,
+            kept,
+            errors: &report.errors,
+            requests: report.requests,
+            elapsed_secs: report.elapsed.as_secs_f64(),
+            requests_per_sec: report.request_rate(),
+            interrupted: report.interrupted,
+            aborted: report.aborted.as_deref(),
+            exit_code,
+        }
+    }
+
+    pub fn to_text(&self, report: &RunReport) -> String {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "summary: {} rows: {} created, {} failed, {} invalid, {} skipped{}",
+            self.rows,
+            self.created,
+            self.failed,
+            self.invalid,
+            self.skipped,
+            if self.kept > 0 {
+                format!(", {} kept from before", self.kept)
+            } else {
+                String::new()
+            }
+        );
+        for (code, e) in self.errors {
+            let _ = writeln!(t, "  {:>5} × code {code}: {}", e.count, e.message);
+        }
+        let _ = writeln!(
+            t,
+            "  {} requests in {} ({:.1} req/s){}",
+            self.requests,
+            human(report.elapsed),
+            self.requests_per_sec,
+            if report.retried_rows > 0 {
+                format!(", {} rows needed retries", report.retried_rows)
+            } else {
+                String::new()
+            }
+        );
+        if self.interrupted {
+            let _ = writeln!(
+                t,
+                "  interrupted: run again with --resume to finish the job"
+            );
+        }
+        if let Some(why) = self.aborted {
+            let _ = writeln!(t, "  aborted: {why}");
+        }
+        for e in &report.write_errors {
+            let _ = writeln!(t, "  could not record {e}");
+        }
+        let _ = write!(t, "  results: {}", self.results);
+        t
+    }
+}
