@@ -1,19 +1,33 @@
 //! The Graph API client: `POST /{version}/{waba_id}/phone_numbers` and the
 //! listing call used for reconciliation. Token only in `Authorization: Bearer`.
+//!
+//! - `config`: API version, client settings, credentials;
+//! - `client`: the HTTP calls and transport failures;
+//! - `parse`: reading answers (created id, listing page, Meta's error body);
+//! - `classify`: what an error means (SPEC section 4);
+//! - `usage`: throttling hints from response headers.
 
+pub mod classify;
+pub mod client;
+pub mod config;
 pub mod error;
+mod parse;
 pub mod usage;
 
+pub use classify::{RECENTLY_DELETED_WAIT, classify};
+pub use client::{CreateRequest, GraphClient};
+pub use config::{ApiVersion, ClientConfig, Credentials, GraphSetupError};
 pub use error::{ErrorClass, GraphError};
-pub use usage::Hints;
+pub use usage::{Hints, parse_hints};
 
 /// Why a call did not give an answer the runner can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Meta (or a proxy in front of it) answered with an error.
     Graph(GraphError),
-    /// No answer came back. `in_doubt`: the request may have reached Meta
-    /// (timeout after sending, connection dropped mid-response).
+    /// No usable answer came back. `in_doubt`: the request may have reached
+    /// Meta and been carried out (timeout after sending, connection dropped
+    /// mid-response, a 2xx without a usable id): reconcile before re-sending.
     Network { message: String, in_doubt: bool },
 }
 
@@ -36,4 +50,26 @@ pub struct ListedNumber {
 pub struct ListPage {
     pub numbers: Vec<ListedNumber>,
     pub after: Option<String>,
+}
+
+/// The digits of a listed `display_phone_number` (`"+1 555-010-0001"` →
+/// `"15550100001"`), to compare with a row's `cc` + national number.
+pub fn digits_of(display_phone_number: &str) -> String {
+    display_phone_number
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits() {
+        assert_eq!(digits_of("+1 555-010-0001"), "15550100001");
+        assert_eq!(digits_of("+44 (20) 7946.0000"), "442079460000");
+        assert_eq!(digits_of(""), "");
+        assert_eq!(digits_of("+٣ 12"), "12");
+    }
 }
