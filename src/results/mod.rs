@@ -2,9 +2,36 @@
 //!
 //! One line per manifest row, columns in [`COLUMNS`] order, written and flushed as
 //! each row finishes.
+//!
+//! - [`ResultsFile`] (`writer.rs`): open per [`OpenMode`] under a lock, repair a torn
+//!   last line on resume, append one flushed line per finished row, compact at the end.
+//! - [`read_results`], [`final_rows`], [`latest_per_row`] (`reader.rs`): reading and
+//!   which line of a row counts.
+//! - [`Journal`] (`journal.rs`): the in-flight journal telling a resumed run which
+//!   rows may have reached Meta.
+//! - `lock.rs`: the advisory lock on `FILE.lock`; `record.rs`: the only way the runner
+//!   builds a line.
+//!
+//! Values are written verbatim (no spreadsheet formula neutralising such as a `'`
+//! before `=`, `+`, `-`, `@`): the file is a machine-readable record and the manifest
+//! of `retry`, and altering cells would corrupt ids, names and messages.
+
+mod error;
+mod journal;
+mod lock;
+mod reader;
+mod record;
+mod writer;
+
+pub use error::ResultsError;
+pub use journal::Journal;
+pub use reader::{final_rows, latest_per_row, read_results};
+pub use writer::{OpenMode, Repair, ResultsFile};
 
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// The results columns, in the order SPEC section 3 fixes.
 pub const COLUMNS: [&str; 19] = [
@@ -39,6 +66,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Final statuses are kept by `--resume`; `skipped` rows are attempted again.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Skipped)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
@@ -78,4 +110,27 @@ pub struct ResultRecord {
     pub attempts: u32,
     /// RFC 3339 UTC.
     pub finished_at: String,
+}
+
+/// `FILE` with `suffix` appended to its name (`results.csv` → `results.csv.lock`), so
+/// sidecars sit in the same directory (same filesystem: renames stay atomic).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name: OsString = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Where `--force` keeps the previous results file: `FILE.bak`.
+pub fn backup_path(results: &Path) -> PathBuf {
+    sidecar(results, ".bak")
+}
+
+/// The lock file beside the results: `FILE.lock` (kept; only its lock matters).
+pub fn lock_path(results: &Path) -> PathBuf {
+    sidecar(results, ".lock")
+}
+
+/// The in-flight journal beside the results: `FILE.journal`.
+pub fn journal_path(results: &Path) -> PathBuf {
+    sidecar(results, ".journal")
 }

@@ -1,0 +1,193 @@
+//! The in-flight journal (SPEC section 4, crash then `--resume`): `FILE.journal`
+//! beside the results, one line `send <row> <attempt> <unix_ms>` appended and handed
+//! to the OS *before* each POST goes out.
+//!
+//! After a crash, a row with a journal line but no final results line may have been
+//! created at Meta without us hearing back: it is in doubt, and the runner reconciles
+//! it through the listing call before sending it again. A journal line lost to power
+//! loss (lines are not fsynced one by one) is covered by Meta refusing a duplicate
+//! number, which is also reconciled. The journal is only touched while the results
+//! lock is held, and removed once a run has finished.
+
+use super::error::{ResultsError, io_at};
+use super::journal_path;
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Open `FILE.journal` for appending, creating it if needed. A torn last line
+    /// (crash during an append, so its POST never went out) is cut off first, so new
+    /// lines start on a line of their own.
+    pub fn open(results_path: &Path) -> Result<Journal, ResultsError> {
+        let path = journal_path(results_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io_at(&path))?;
+        let bytes = fs::read(&path).map_err(io_at(&path))?;
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            tracing::warn!(path = %path.display(), bytes = bytes.len() - complete, "removed a torn last journal line");
+            file.set_len(complete as u64).map_err(io_at(&path))?;
+        }
+        Ok(Journal { path, file })
+    }
+
+    /// Record that `row` is about to be sent (attempt number `attempt`, 1-based);
+    /// returns once the line is with the OS, so a kill -9 right after keeps it.
+    pub fn record_send(&mut self, row: u32, attempt: u32) -> Result<(), ResultsError> {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let line = format!("send {row} {attempt} {ms}\n");
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io_at(&self.path))
+    }
+
+    /// fsync, alongside the results file's periodic sync.
+    pub fn sync(&mut self) -> Result<(), ResultsError> {
+        self.file.sync_data().map_err(io_at(&self.path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rows that an earlier run (maybe) sent, from its journal; empty when there is
+    /// none. Rows among them without a final result are in doubt. A torn last line is
+    /// ignored (its POST never went out); a broken line before it is `Corrupt`.
+    pub fn read_sent(results_path: &Path) -> Result<HashSet<u32>, ResultsError> {
+        let path = journal_path(results_path);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) => return Err(ResultsError::io(&path, e)),
+        };
+        let mut rows = HashSet::new();
+        let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+        // After the last '\n' comes either nothing or a torn line: drop it.
+        lines.pop();
+        for (i, line) in lines.into_iter().enumerate() {
+            let row = parse_line(line).ok_or_else(|| ResultsError::Corrupt {
+                path: path.clone(),
+                line: i as u64 + 1,
+                message: format!(
+                    "expected `send ROW ATTEMPT UNIX_MS`, found {:?} (this journal lists rows that may have reached Meta)",
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                ),
+            })?;
+            rows.insert(row);
+        }
+        Ok(rows)
+    }
+
+    /// Delete the journal at the end of a finished run (a missing one is fine).
+    pub fn remove(results_path: &Path) -> Result<(), ResultsError> {
+        let path = journal_path(results_path);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ResultsError::io(&path, e)),
+        }
+    }
+}
+
+/// `send <row> <attempt> <unix_ms>` → row.
+fn parse_line(line: &[u8]) -> Option<u32> {
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.trim_end_matches('\r').split(' ');
+    let (verb, row, attempt, ms) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if verb != "send" || parts.next().is_some() {
+        return None;
+    }
+    attempt.parse::<u32>().ok()?;
+    ms.parse::<u128>().ok()?;
+    row.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_back_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        assert!(Journal::read_sent(&results).unwrap().is_empty());
+        let mut j = Journal::open(&results).unwrap();
+        assert_eq!(j.path(), dir.path().join("r.csv.journal"));
+        j.record_send(3, 1).unwrap();
+        j.record_send(9, 1).unwrap();
+        j.record_send(3, 2).unwrap();
+        j.sync().unwrap();
+        // Read while still open: every line is with the OS already.
+        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([3, 9]));
+        let text = fs::read_to_string(j.path()).unwrap();
+        let first = text.lines().next().unwrap();
+        let parts: Vec<&str> = first.split(' ').collect();
+        assert_eq!(&parts[..3], &["send", "3", "1"]);
+        assert!(parts[3].parse::<u128>().unwrap() > 1_600_000_000_000);
+        drop(j);
+
+        // A second open appends rather than truncates.
+        let mut j = Journal::open(&results).unwrap();
+        j.record_send(11, 1).unwrap();
+        assert_eq!(
+            Journal::read_sent(&results).unwrap(),
+            HashSet::from([3, 9, 11])
+        );
+
+        Journal::remove(&results).unwrap();
+        assert!(!journal_path(&results).exists());
+        Journal::remove(&results).unwrap();
+        assert!(Journal::read_sent(&results).unwrap().is_empty());
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_then_cut_off_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        fs::write(
+            journal_path(&results),
+            "send 1 1 1700000000000\nsend 2 1 17",
+        )
+        .unwrap();
+        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1]));
+        let mut j = Journal::open(&results).unwrap();
+        j.record_send(5, 1).unwrap();
+        let text = fs::read_to_string(journal_path(&results)).unwrap();
+        assert!(
+            text.starts_with("send 1 1 1700000000000\nsend 5 1 "),
+            "{text}"
+        );
+        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1, 5]));
+    }
+
+    #[test]
+    fn broken_middle_line_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        fs::write(
+            journal_path(&results),
+            "send 1 1 1700000000000\nsend x 1 2\nsend 2 1 1700000000001\n",
+        )
+        .unwrap();
+        let err = Journal::read_sent(&results).unwrap_err();
+        assert!(
+            matches!(err, ResultsError::Corrupt { line: 2, .. }),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! Writing the results file (SPEC sections 2–3): open it under the run lock per
+//! `--resume`/`--force`, append one line per finished row, compact it at the end.
+//!
+//! Crash safety rests on two rules: each line goes to the kernel in one `write_all`
+//! of the whole serialized line (so a kill -9 leaves at most one torn last line, which
+//! resume cuts off), and the file is only ever appended to or replaced whole by a
+//! rename (compaction), never rewritten in place.
+
+use super::error::{ResultsError, io_at};
+use super::lock::RunLock;
+use super::reader::{Scan, header_line, latest_per_row, scan};
+use super::{ResultRecord, backup_path, journal_path};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How `run` treats an existing results file (SPEC section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Refuse if FILE exists, even empty.
+    Fresh,
+    /// Rename FILE to `FILE.bak` (replacing an older one) and start afresh.
+    Force,
+    /// Keep the lines already there and append; FILE may not exist yet (then like
+    /// `Fresh`).
+    Resume,
+}
+
+/// A torn last line that `open(Resume)` cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// 1-based line where the torn part started.
+    pub line: u64,
+    pub bytes_removed: u64,
+}
+
+/// The results file of a run, locked for as long as this value lives.
+#[derive(Debug)]
+pub struct ResultsFile {
+    path: PathBuf,
+    file: File,
+    /// Length of the well-formed content: where a failed append is cut back to.
+    len: u64,
+    /// Reused buffer for serializing one line.
+    line: Vec<u8>,
+    repaired: Option<Repair>,
+    poisoned: bool,
+    _lock: RunLock,
+}
+
+impl ResultsFile {
+    /// Lock, open per `mode`, repair a torn last line (Resume), and return the lines
+    /// already there (in file order; see [`super::final_rows`]).
+    ///
+    /// `Fresh` and `Force` also set a leftover `FILE.journal` aside as
+    /// `FILE.journal.bak`: it describes an earlier run, not this one.
+    pub fn open(
+        path: &Path,
+        mode: OpenMode,
+    ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
+        // The lock comes first, so two racing runs cannot both pass the checks below.
+        let lock = RunLock::acquire(path)?;
+        let exists = path.try_exists().map_err(io_at(path))?;
+        match (mode, exists) {
+            (OpenMode::Fresh, true) => Err(ResultsError::Exists {
+                path: path.to_path_buf(),
+            }),
+            (OpenMode::Fresh, false) | (OpenMode::Resume, false) => {
+                if mode == OpenMode::Fresh {
+                    set_journal_aside(path)?;
+                }
+                Ok((Self::create(path, lock)?, Vec::new()))
+            }
+            (OpenMode::Force, _) => {
+                if exists {
+                    let bak = backup_path(path);
+                    fs::rename(path, &bak).map_err(io_at(path))?;
+                    tracing::info!(from = %path.display(), to = %bak.display(), "kept the previous results file");
+                }
+                set_journal_aside(path)?;
+                Ok((Self::create(path, lock)?, Vec::new()))
+            }
+            (OpenMode::Resume, true) => Self::resume(path, lock),
+        }
+    }
+
+    fn create(path: &Path, lock: RunLock) -> Result<ResultsFile, ResultsError> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                // Appeared since the check: someone outside our lock made it.
+                io::ErrorKind::AlreadyExists => ResultsError::Exists {
+                    path: path.to_path_buf(),
+                },
+                _ => ResultsError::io(path, e),
+            })?;
+        let mut this = Self::new(path, file, 0, lock);
+        this.append(header_line().as_bytes())?;
+        this.file.sync_all().map_err(io_at(path))?;
+        sync_dir(path)?;
+        Ok(this)
+    }
+
+    fn resume(
+        path: &Path,
+        lock: RunLock,
+    ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
+        let bytes = fs::read(path).map_err(io_at(path))?;
+        let Scan {
+            records,
+            has_header,
+            torn,
+        } = scan(path, &bytes)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_at(path))?;
+        let mut len = bytes.len() as u64;
+        let mut repaired = None;
+        if let Some(t) = torn {
+            // Only the last line can be torn by our own writes, and it never
+            // reached a caller as written: cutting it off loses nothing.
+            tracing::warn!(
+                path = %path.display(),
+                line = t.line,
+                bytes = len - t.offset,
+                reason = %t.reason,
+                "removed a torn last line left by an interrupted run"
+            );
+            file.set_len(t.offset).map_err(io_at(path))?;
+            file.sync_all().map_err(io_at(path))?;
+            repaired = Some(Repair {
+                line: t.line,
+                bytes_removed: len - t.offset,
+            });
+            len = t.offset;
+        }
+        let mut this = Self::new(path, file, len, lock);
+        this.repaired = repaired;
+        if !has_header {
+            this.append(header_line().as_bytes())?;
+            this.file.sync_all().map_err(io_at(path))?;
+        }
+        Ok((this, records))
+    }
+
+    fn new(path: &Path, file: File, len: u64, lock: RunLock) -> ResultsFile {
+        ResultsFile {
+            path: path.to_path_buf(),
+            file,
+            len,
+            line: Vec::with_capacity(512),
+            repaired: None,
+            poisoned: false,
+            _lock: lock,
+        }
+    }
+
+    /// Append one line and hand it to the OS before returning: a kill -9 after this
+    /// loses nothing (power loss needs [`ResultsFile::sync`]).
+    pub fn write(&mut self, rec: &ResultRecord) -> Result<(), ResultsError> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        serialize_line(&mut line, rec).map_err(io_at(&self.path))?;
+        let result = self.append(&line);
+        // Keep the buffer so its capacity is reused.
+        self.line = line;
+        result
+    }
+
+    /// One `write_all` of a whole line. If it fails part-way, cut the partial line
+    /// off again; if even that fails, refuse every later write (appending after a
+    /// partial line would bury a broken line in the middle of the file).
+    fn append(&mut self, bytes: &[u8]) -> Result<(), ResultsError> {
+        if self.poisoned {
+            return Err(ResultsError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if self.file.set_len(self.len).is_err() {
+                    self.poisoned = true;
+                }
+                Err(ResultsError::io(&self.path, e))
+            }
+        }
+    }
+
+    /// fsync: at the end of the run and periodically, so power loss costs little.
+    pub fn sync(&mut self) -> Result<(), ResultsError> {
+        self.file.sync_data().map_err(io_at(&self.path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The torn last line `open(Resume)` removed, if any (also logged as a warning).
+    pub fn repaired(&self) -> Option<&Repair> {
+        self.repaired.as_ref()
+    }
+
+    /// Make every row appear exactly once, ordered by row number: keep the line that
+    /// counts for each row ([`latest_per_row`]) and replace the file atomically
+    /// (`FILE.tmp` in the same directory, fsync, rename, fsync the directory). A file
+    /// already in that shape is left as it is. The lock is held until the rename is
+    /// done. On error FILE is unchanged.
+    pub fn compact(mut self) -> Result<(), ResultsError> {
+        self.sync()?;
+        let bytes = fs::read(&self.path).map_err(io_at(&self.path))?;
+        let scanned = scan(&self.path, &bytes)?;
+        if let Some(t) = scanned.torn {
+            return Err(ResultsError::Corrupt {
+                path: self.path.clone(),
+                line: t.line,
+                message: format!("{}; compaction not done", t.reason),
+            });
+        }
+        let lines = scanned.records;
+        let already = lines.windows(2).all(|w| w[0].row < w[1].row);
+        if already {
+            return Ok(());
+        }
+        let kept = latest_per_row(&lines);
+        let tmp = super::sidecar(&self.path, ".tmp");
+        let written = write_whole(&tmp, &kept).and_then(|()| {
+            fs::rename(&tmp, &self.path).map_err(io_at(&self.path))?;
+            sync_dir(&self.path)
+        });
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+}
+
+/// Serialize one record as one complete line (ending in `\n`) into `buf`.
+fn serialize_line(buf: &mut Vec<u8>, rec: &ResultRecord) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(1024)
+        .from_writer(buf);
+    w.serialize(rec).map_err(io::Error::other)?;
+    w.flush()
+}
+
+/// Write a complete results file (header and `records`) to `path` and fsync it.
+fn write_whole(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io_at(path))?;
+    let mut out = io::BufWriter::new(file);
+    out.write_all(header_line().as_bytes())
+        .map_err(io_at(path))?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    for r in records {
+        w.serialize(r)
+            .map_err(|e| ResultsError::io(path, io::Error::other(e)))?;
+    }
+    let out = w
+        .into_inner()
+        .map_err(|e| ResultsError::io(path, io::Error::other(e.to_string())))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| ResultsError::io(path, e.into_error()))?;
+    file.sync_all().map_err(io_at(path))
+}
+
+/// Move a journal left by an earlier run out of the way of a fresh start.
+fn set_journal_aside(results: &Path) -> Result<(), ResultsError> {
+    let journal = journal_path(results);
+    if journal.try_exists().map_err(io_at(&journal))? {
+        let bak = super::sidecar(&journal, ".bak");
+        fs::rename(&journal, &bak).map_err(io_at(&journal))?;
+        tracing::warn!(from = %journal.display(), to = %bak.display(), "set aside the in-flight journal of an earlier run");
+    }
+    Ok(())
+}
+
+/// fsync the directory holding `path`, so a create or rename survives power loss.
+fn sync_dir(path: &Path) -> Result<(), ResultsError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_at(dir))
+}
