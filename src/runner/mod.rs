@@ -6,10 +6,14 @@
 //! results file and journal in production, a vector in tests) and progress to a
 //! [`ProgressSink`].
 
+mod recorder;
 mod report;
+pub mod resume;
+pub mod tokens;
 #[cfg(test)]
 mod tests;
 
+pub use recorder::FileRecorder;
 pub use report::{ErrorCount, RunReport};
 
 use rand::{SeedableRng, rngs::SmallRng};

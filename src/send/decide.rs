@@ -4,9 +4,8 @@
 use rand::Rng;
 use std::time::Duration;
 
-use super::shim::FailureExt;
 use super::{Job, ReconcileWhy, Step, StepOk, StepReply};
-use crate::graph::{ErrorClass, Failure, GraphError, Hints};
+use crate::graph::{ErrorClass, Failure, GraphError, Hints, classify, digits_of};
 use crate::schedule::backoff::Backoff;
 
 /// The knobs of the decisions.
@@ -64,11 +63,6 @@ pub fn requested_wait(h: &Hints) -> Option<Duration> {
     }
 }
 
-/// Digits of a listed number ("+1 555-010-0001" → "15550100001").
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
-}
-
 pub fn decide(mut job: Job, reply: StepReply, policy: &Policy, rng: &mut impl Rng) -> Decision {
     let hints = reply.hints;
     match reply.result {
@@ -82,7 +76,7 @@ pub fn decide(mut job: Job, reply: StepReply, policy: &Policy, rng: &mut impl Rn
             if let Some(found) = page
                 .numbers
                 .iter()
-                .find(|n| digits(&n.display_phone_number) == want)
+                .find(|n| digits_of(&n.display_phone_number) == want)
             {
                 let why = match &job.step {
                     Step::Reconcile {
@@ -159,7 +153,7 @@ fn on_failure(
     policy: &Policy,
     rng: &mut impl Rng,
 ) -> Decision {
-    let class = failure.class_with(hints);
+    let class = classify(&failure, hints);
     let in_doubt = failure.in_doubt();
     job.last_failure = Some(failure.clone());
     let reconciling = matches!(job.step, Step::Reconcile { .. });

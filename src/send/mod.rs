@@ -9,7 +9,6 @@
 
 pub mod api;
 pub mod decide;
-mod shim;
 
 use std::sync::Arc;
 
