@@ -8,7 +8,33 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::progress::human;
+use crate::results::{ResultRecord, Status};
 use crate::runner::{ErrorCount, RunReport};
+
+/// Rows by status, as the results file finally says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub rows: usize,
+    pub created: usize,
+    pub failed: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+}
+
+impl StatusCounts {
+    pub fn of(lines: &[ResultRecord]) -> Self {
+        let mut c = StatusCounts { rows: lines.len(), ..Default::default() };
+        for l in lines {
+            match l.status {
+                Status::Created => c.created += 1,
+                Status::Failed => c.failed += 1,
+                Status::Invalid => c.invalid += 1,
+                Status::Skipped => c.skipped += 1,
+            }
+        }
+        c
+    }
+}
 
 /// The JSON form.
 #[derive(Debug, Serialize)]
