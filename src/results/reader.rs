@@ -213,3 +213,247 @@ pub fn final_rows(existing: &[ResultRecord]) -> HashMap<u32, ResultRecord> {
         .map(|r| (r.row, r))
         .collect()
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A record with awkward text in it.
+    pub(crate) fn rec(row: u32, status: Status, message: &str) -> ResultRecord {
+        ResultRecord {
+            row,
+            source: format!("m.csv:{}", row + 1),
+            waba_id: "102290129340398".into(),
+            cc: "1".into(),
+            phone_number: format!("555010{row:04}"),
+            migrate_phone_number: "false".into(),
+            preverified_id: String::new(),
+            verified_name: "Acme, \"Support\"".into(),
+            token_env: String::new(),
+            status,
+            phone_number_id: if status == Status::Created {
+                format!("9{row}")
+            } else {
+                String::new()
+            },
+            error_code: String::new(),
+            error_subcode: String::new(),
+            error_type: String::new(),
+            error_message: message.into(),
+            fbtrace_id: String::new(),
+            http_status: String::new(),
+            attempts: 1,
+            finished_at: "2026-11-25T15:55:34Z".into(),
+        }
+    }
+
+    pub(crate) fn line(r: &ResultRecord) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(r).unwrap();
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    fn file_of(records: &[ResultRecord]) -> String {
+        let mut s = header_line();
+        for r in records {
+            s.push_str(&line(r));
+        }
+        s
+    }
+
+    fn p() -> &'static Path {
+        Path::new("r.csv")
+    }
+
+    #[test]
+    fn empty_and_header_only_are_fine() {
+        let s = scan(p(), b"").unwrap();
+        assert!(s.records.is_empty() && !s.has_header && s.torn.is_none());
+        let s = scan(p(), header_line().as_bytes()).unwrap();
+        assert!(s.records.is_empty() && s.has_header && s.torn.is_none());
+    }
+
+    #[test]
+    fn half_a_header_is_torn_not_foreign() {
+        let s = scan(p(), b"row,source,wa").unwrap();
+        assert!(!s.has_header);
+        assert_eq!(s.torn.unwrap().offset, 0);
+        // The whole header without its newline is still a torn header.
+        let h = header_line();
+        let s = scan(p(), h.trim_end().as_bytes()).unwrap();
+        assert_eq!(s.torn.unwrap().offset, 0);
+    }
+
+    #[test]
+    fn foreign_header_is_refused() {
+        for text in [
+            "waba_id,cc,phone_number\n1,1,5550100\n",
+            "hello\n",
+            "\u{0}\u{0}\u{0}",
+        ] {
+            let err = scan(p(), text.as_bytes()).unwrap_err();
+            assert!(
+                matches!(err, ResultsError::ForeignHeader { .. }),
+                "{text:?}: {err:?}"
+            );
+        }
+        // Same columns in another order: not ours either.
+        let swapped = header_line().replacen("row,source", "source,row", 1);
+        assert!(matches!(
+            scan(p(), swapped.as_bytes()),
+            Err(ResultsError::ForeignHeader { .. })
+        ));
+    }
+
+    #[test]
+    fn awkward_text_round_trips() {
+        let texts = [
+            "comma, in it",
+            "quote \" in it",
+            "\"starts and ends with quotes\"",
+            "new\nline and\r\ncrlf",
+            "non-ASCII: é ü 日本 🙂",
+            "=HYPERLINK(\"http://x\")",
+            "+1-2@3",
+            "  spaces kept  ",
+            "",
+        ];
+        let records: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut r = rec(i as u32 + 1, Status::Failed, t);
+                r.verified_name = (*t).to_string();
+                r
+            })
+            .collect();
+        let s = scan(p(), file_of(&records).as_bytes()).unwrap();
+        assert!(s.torn.is_none());
+        assert_eq!(s.records, records);
+    }
+
+    /// Each torn shape: the complete lines come back, the tail is reported torn at the
+    /// offset where the complete part ends.
+    #[test]
+    fn torn_last_line_shapes() {
+        let good = vec![
+            rec(1, Status::Created, ""),
+            rec(2, Status::Failed, "multi\nline, \"quoted\""),
+        ];
+        let base = file_of(&good);
+        let next = line(&rec(3, Status::Failed, "first line\nsecond line"));
+        let quote_at = next.find('"').unwrap();
+        let newline_in_quote = next.find("line\n").unwrap() + 5;
+        let tails: Vec<(&str, String)> = vec![
+            ("missing newline", next.trim_end().to_string()),
+            ("half a line", next[..20].to_string()),
+            ("half a quoted field", next[..quote_at + 3].to_string()),
+            (
+                "half a multi-line quoted field",
+                next[..newline_in_quote].to_string(),
+            ),
+            ("garbage bytes", "\u{0}\u{0}\u{0}\u{0}".to_string()),
+            ("garbage with a newline", "\u{0}\u{0}zz\n".to_string()),
+            ("too few fields with a newline", "3,m.csv:4\n".to_string()),
+            (
+                "bad attempts with a newline",
+                next.replace(",1,2026", ",x,2026"),
+            ),
+            // 19 fields that parse, but the newline is inside an unclosed quote.
+            (
+                "last field quoted and cut after a newline",
+                next.replace(",2026-11-25T15:55:34Z\n", ",\"2026-11-25T15:55:34Z\n"),
+            ),
+        ];
+        for (name, tail) in tails {
+            let text = format!("{base}{tail}");
+            let s = scan(p(), text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(s.records, good, "{name}");
+            let torn = s.torn.unwrap_or_else(|| panic!("{name}: not seen as torn"));
+            assert_eq!(torn.offset, base.len() as u64, "{name}");
+            assert_eq!(torn.line, base.matches('\n').count() as u64 + 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn broken_middle_line_is_corrupt() {
+        let base = file_of(&[rec(1, Status::Created, "")]);
+        let text = format!("{base}3,m.csv:4\n{}", line(&rec(2, Status::Failed, "x")));
+        let err = scan(p(), text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, ResultsError::Corrupt { line: 3, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("--force"), "{err}");
+        // Garbage followed by a newline and more lines is not a torn tail either.
+        let text = format!("{base}\u{0}\u{0}\n\u{0}\u{0}");
+        assert!(matches!(
+            scan(p(), text.as_bytes()),
+            Err(ResultsError::Corrupt { line: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn crlf_and_trailing_blank_lines_are_complete() {
+        let records = vec![rec(1, Status::Created, ""), rec(2, Status::Failed, "e")];
+        let crlf = file_of(&records).replace('\n', "\r\n");
+        let s = scan(p(), crlf.as_bytes()).unwrap();
+        assert_eq!((s.records, s.torn), (records.clone(), None));
+        let blank = format!("{}\n\n", file_of(&records));
+        let s = scan(p(), blank.as_bytes()).unwrap();
+        assert_eq!((s.records, s.torn), (records, None));
+    }
+
+    #[test]
+    fn read_results_ignores_torn_tail_and_reports_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let err = read_results(&path).unwrap_err();
+        assert!(matches!(err, ResultsError::Io { ref path, .. } if path.ends_with("r.csv")));
+        let good = vec![rec(1, Status::Created, "")];
+        std::fs::write(&path, format!("{}2,m.csv", file_of(&good))).unwrap();
+        assert_eq!(read_results(&path).unwrap(), good);
+        // Read-only: the torn tail is still there.
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("2,m.csv"));
+    }
+
+    #[test]
+    fn line_that_counts_per_row() {
+        let lines = vec![
+            rec(3, Status::Skipped, "interrupted"),
+            rec(1, Status::Created, ""),
+            rec(2, Status::Skipped, "interrupted"),
+            rec(3, Status::Failed, "code 100"),
+            rec(4, Status::Failed, "code 2"),
+            rec(4, Status::Created, "reconciled"),
+            // A created row is never outweighed by a later line.
+            rec(1, Status::Failed, "already exists"),
+            rec(1, Status::Skipped, "interrupted"),
+            rec(5, Status::Failed, "first"),
+            rec(5, Status::Invalid, "second"),
+        ];
+        let kept = latest_per_row(&lines);
+        let got: Vec<(u32, Status, &str)> = kept
+            .iter()
+            .map(|r| (r.row, r.status, r.error_message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Status::Created, ""),
+                (2, Status::Skipped, "interrupted"),
+                (3, Status::Failed, "code 100"),
+                (4, Status::Created, "reconciled"),
+                (5, Status::Invalid, "second"),
+            ]
+        );
+        let finals = final_rows(&lines);
+        let mut rows: Vec<u32> = finals.keys().copied().collect();
+        rows.sort();
+        assert_eq!(rows, vec![1, 3, 4, 5]);
+        assert_eq!(finals[&1].status, Status::Created);
+        assert_eq!(finals[&3].error_message, "code 100");
+    }
+}

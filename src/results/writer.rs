@@ -299,3 +299,6 @@ fn sync_dir(path: &Path) -> Result<(), ResultsError> {
         .and_then(|d| d.sync_all())
         .map_err(io_at(dir))
 }
+
+#[cfg(test)]
+mod tests;
