@@ -66,7 +66,12 @@ pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, ResultsError> {
         .read_byte_record(&mut rec)
         .map_err(|e| corrupt(path, 1, e.to_string()))?;
     let expected: Vec<&[u8]> = COLUMNS.iter().map(|c| c.as_bytes()).collect();
-    if !first || rec.iter().collect::<Vec<_>>() != expected {
+    let mut found: Vec<&[u8]> = rec.iter().collect();
+    // A spreadsheet that saved the file again may have put a UTF-8 BOM first.
+    if let Some(f) = found.first_mut() {
+        *f = f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f);
+    }
+    if !first || found != expected {
         let found = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
         return Err(ResultsError::ForeignHeader {
             path: path.to_path_buf(),
@@ -393,6 +398,13 @@ pub(super) mod tests {
             scan(p(), text.as_bytes()),
             Err(ResultsError::Corrupt { line: 3, .. })
         ));
+    }
+
+    #[test]
+    fn a_bom_before_the_header_is_accepted() {
+        let records = vec![rec(1, Status::Created, "")];
+        let text = format!("\u{feff}{}", file_of(&records));
+        assert_eq!(scan(p(), text.as_bytes()).unwrap().records, records);
     }
 
     #[test]

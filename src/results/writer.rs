@@ -61,6 +61,13 @@ impl ResultsFile {
         // The lock comes first, so two racing runs cannot both pass the checks below.
         let lock = RunLock::acquire(path)?;
         let exists = path.try_exists().map_err(io_at(path))?;
+        if path.is_dir() {
+            // `--force` would otherwise rename a whole directory to `.bak`.
+            return Err(ResultsError::io(
+                path,
+                io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"),
+            ));
+        }
         match (mode, exists) {
             (OpenMode::Fresh, true) => Err(ResultsError::Exists {
                 path: path.to_path_buf(),

@@ -308,6 +308,19 @@ fn fresh_and_force_set_an_old_journal_aside_resume_keeps_it() {
     assert!(dir.path().join("o.csv.journal.bak").exists());
 }
 
+#[test]
+fn a_directory_is_refused_in_every_mode_and_never_renamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    fs::create_dir(&path).unwrap();
+    for mode in [OpenMode::Fresh, OpenMode::Force, OpenMode::Resume] {
+        let err = ResultsFile::open(&path, mode).unwrap_err();
+        assert!(matches!(err, ResultsError::Io { .. }), "{mode:?}: {err:?}");
+    }
+    assert!(path.is_dir());
+    assert!(!dir.path().join("out.bak").exists());
+}
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "(?s).{0,12}",
