@@ -1,14 +1,15 @@
 //! Reading a results file, and deciding which of a row's lines counts.
 //!
-//! [`scan`] is shared by the read-only [`read_results`] and by the resume path of the
-//! writer: it parses every line, checks the header, and tells a torn last line (a
-//! crash in the middle of an append, the only damage our own writes can leave) from
-//! a broken line further up (damage from elsewhere, refused).
+//! [`scan`] is shared by the read-only [`read_results`], the resume path and the
+//! compaction of the writer: it parses every line, checks the header, and tells a torn
+//! last line (a crash in the middle of an append, the only damage our own writes can
+//! leave) from a broken line further up (damage from elsewhere, refused).
 
 use super::error::{ResultsError, io_at};
 use super::{COLUMNS, ResultRecord, Status};
 use csv::{ByteRecord, ReaderBuilder};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 /// The header line exactly as the writer puts it.
@@ -29,23 +30,47 @@ pub(super) struct TornTail {
     pub reason: String,
 }
 
-/// What a results file holds.
+/// What a results file holds, each line parsed into a `T`.
 #[derive(Debug)]
-pub(super) struct Scan {
+pub(super) struct Scan<T> {
     /// Every complete line after the header, in file order (a row may appear twice).
-    pub records: Vec<ResultRecord>,
+    pub records: Vec<T>,
+    /// The bytes of each of `records`, line end included.
+    pub spans: Vec<Range<usize>>,
     /// The complete header line is present.
     pub has_header: bool,
     pub torn: Option<TornTail>,
 }
 
-/// Parse `bytes` (the whole file at `path`, which only labels errors).
-pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, ResultsError> {
+/// What compaction needs of a line: which row, and how much it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Key {
+    pub row: u32,
+    pub status: Status,
+}
+
+/// Parse `bytes` (the whole file at `path`, which only labels errors) into records.
+pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan<ResultRecord>, ResultsError> {
+    scan_with(path, bytes, parse_record)
+}
+
+/// Like [`scan`], keeping only each line's [`Key`]: compaction of a large file holds
+/// the bytes and a few words per line, not every field as a `String`.
+pub(super) fn scan_keys(path: &Path, bytes: &[u8]) -> Result<Scan<Key>, ResultsError> {
+    scan_with(path, bytes, parse_key)
+}
+
+fn scan_with<T>(
+    path: &Path,
+    bytes: &[u8],
+    parse: impl Fn(&ByteRecord) -> Result<T, String>,
+) -> Result<Scan<T>, ResultsError> {
     let header = header_line();
     // A header cut short by a crash right after creating the file.
     if bytes.len() < header.len() && header.as_bytes().starts_with(bytes) {
         return Ok(Scan {
             records: Vec::new(),
+            spans: Vec::new(),
             has_header: false,
             torn: (!bytes.is_empty()).then(|| TornTail {
                 offset: 0,
@@ -55,7 +80,7 @@ pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, ResultsError> {
         });
     }
 
-    let len = bytes.len() as u64;
+    let len = bytes.len();
     let mut rdr = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -80,22 +105,25 @@ pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, ResultsError> {
     }
 
     let mut records = Vec::new();
+    let mut spans = Vec::new();
     loop {
-        let start = rdr.position().clone();
+        // Offsets into a slice held in memory fit in usize. The reader leaves the
+        // `\n` of a `\r\n` to the next read: a line starts after it.
+        let start = skip_line_ends(bytes, rdr.position().byte() as usize);
         let more = match rdr.read_byte_record(&mut rec) {
             Ok(more) => more,
             // Byte records from a slice: the lenient csv reader has nothing left
             // to fail on, but an error must not be mistaken for the end.
-            Err(e) => return Err(corrupt(path, start.line(), e.to_string())),
+            Err(e) => return Err(corrupt(path, line_at(bytes, start), e.to_string())),
         };
         if !more {
             break;
         }
-        let end = rdr.position().byte();
+        let end = rdr.position().byte() as usize;
         let is_last = end == len;
-        let parsed = parse_record(&rec);
+        let parsed = parse(&rec);
         if is_last {
-            let reason = if !terminated(bytes, start.byte(), end, &rec) {
+            let reason = if !terminated(bytes, start, end, &rec) {
                 Some("no line end".to_string())
             } else {
                 parsed.as_ref().err().cloned()
@@ -103,25 +131,45 @@ pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, ResultsError> {
             if let Some(reason) = reason {
                 return Ok(Scan {
                     records,
+                    spans,
                     has_header: true,
                     torn: Some(TornTail {
-                        offset: start.byte(),
-                        line: start.line(),
+                        offset: start as u64,
+                        line: line_at(bytes, start),
                         reason,
                     }),
                 });
             }
         }
         match parsed {
-            Ok(r) => records.push(r),
-            Err(message) => return Err(corrupt(path, start.line(), message)),
+            Ok(r) => {
+                records.push(r);
+                let crlf = bytes.get(end.saturating_sub(1)..end + 1) == Some(b"\r\n");
+                spans.push(start..end + usize::from(crlf));
+            }
+            Err(message) => return Err(corrupt(path, line_at(bytes, start), message)),
         }
     }
     Ok(Scan {
         records,
+        spans,
         has_header: true,
         torn: None,
     })
+}
+
+/// The first offset from `pos` that is not a line end.
+fn skip_line_ends(bytes: &[u8], mut pos: usize) -> usize {
+    while matches!(bytes.get(pos), Some(b'\r' | b'\n')) {
+        pos += 1;
+    }
+    pos
+}
+
+/// 1-based line number of `offset` (only computed for errors and repairs).
+fn line_at(bytes: &[u8], offset: usize) -> u64 {
+    let before = bytes.get(..offset).unwrap_or(bytes);
+    before.iter().filter(|&&b| b == b'\n').count() as u64 + 1
 }
 
 fn corrupt(path: &Path, line: u64, message: String) -> ResultsError {
@@ -132,8 +180,7 @@ fn corrupt(path: &Path, line: u64, message: String) -> ResultsError {
     }
 }
 
-/// One line into a record: exactly the 19 columns, each of the right type.
-fn parse_record(rec: &ByteRecord) -> Result<ResultRecord, String> {
+fn check_width(rec: &ByteRecord) -> Result<(), String> {
     if rec.len() != COLUMNS.len() {
         return Err(format!(
             "expected {} fields, found {}",
@@ -141,18 +188,38 @@ fn parse_record(rec: &ByteRecord) -> Result<ResultRecord, String> {
             rec.len()
         ));
     }
+    Ok(())
+}
+
+/// One line into a record: exactly the 19 columns, each of the right type.
+fn parse_record(rec: &ByteRecord) -> Result<ResultRecord, String> {
+    check_width(rec)?;
     rec.deserialize::<ResultRecord>(None)
         .map_err(|e| e.to_string())
+}
+
+/// One line into its [`Key`] (`row` and `status` checked, the rest only counted).
+fn parse_key(rec: &ByteRecord) -> Result<Key, String> {
+    check_width(rec)?;
+    let field = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or_default()).ok();
+    let row = field(0)
+        .and_then(|r| r.parse().ok())
+        .ok_or("row is not a number")?;
+    let status = match field(9) {
+        Some("created") => Status::Created,
+        Some("failed") => Status::Failed,
+        Some("invalid") => Status::Invalid,
+        Some("skipped") => Status::Skipped,
+        _ => return Err("unknown status".into()),
+    };
+    Ok(Key { row, status })
 }
 
 /// Did the record that ends at EOF end with a line terminator (rather than being
 /// cut off)? A newline at the very end may also sit inside an unclosed quoted field;
 /// parsing the line again without its last byte tells the two apart: a terminator
 /// changes nothing, a quoted newline changes the last field.
-fn terminated(bytes: &[u8], start: u64, end: u64, rec: &ByteRecord) -> bool {
-    let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
-        return false;
-    };
+fn terminated(bytes: &[u8], start: usize, end: usize, rec: &ByteRecord) -> bool {
     let Some(body) = bytes.get(start..end) else {
         return false;
     };
@@ -190,22 +257,34 @@ fn weight(status: Status) -> u8 {
     }
 }
 
+/// Indices of the lines that count (see [`latest_per_row`]), ordered by row.
+pub(super) fn counting_lines(keys: impl IntoIterator<Item = Key>) -> Vec<usize> {
+    let mut best: HashMap<u32, (usize, Status)> = HashMap::new();
+    for (i, key) in keys.into_iter().enumerate() {
+        best.entry(key.row)
+            .and_modify(|kept| {
+                if weight(key.status) >= weight(kept.1) {
+                    *kept = (i, key.status);
+                }
+            })
+            .or_insert((i, key.status));
+    }
+    let mut out: Vec<(u32, usize)> = best.into_iter().map(|(row, (i, _))| (row, i)).collect();
+    out.sort_unstable();
+    out.into_iter().map(|(_, i)| i).collect()
+}
+
 /// The line that counts for each row, ordered by row number: what "every row exactly
 /// once" means for a file that a resumed run appended to.
 pub fn latest_per_row(lines: &[ResultRecord]) -> Vec<ResultRecord> {
-    let mut best: HashMap<u32, &ResultRecord> = HashMap::new();
-    for line in lines {
-        best.entry(line.row)
-            .and_modify(|kept| {
-                if weight(line.status) >= weight(kept.status) {
-                    *kept = line;
-                }
-            })
-            .or_insert(line);
-    }
-    let mut out: Vec<ResultRecord> = best.into_values().cloned().collect();
-    out.sort_by_key(|r| r.row);
-    out
+    let keys = lines.iter().map(|r| Key {
+        row: r.row,
+        status: r.status,
+    });
+    counting_lines(keys)
+        .into_iter()
+        .filter_map(|i| lines.get(i).cloned())
+        .collect()
 }
 
 /// Rows that `--resume` keeps and does not send again: those whose counting line

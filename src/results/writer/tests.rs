@@ -247,6 +247,28 @@ fn compaction_keeps_the_line_that_counts_per_row_in_row_order() {
 }
 
 #[test]
+fn compaction_copies_lines_byte_for_byte_and_ends_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    // A file saved again by another tool with CRLF line ends, rows out of order.
+    let (a, b) = (
+        rec(2, Status::Created, "x\r\ny"),
+        rec(1, Status::Failed, "e"),
+    );
+    let crlf = |r: &ResultRecord| line(r).replace("Z\n", "Z\r\n");
+    fs::write(&path, format!("{}{}{}", header(), crlf(&a), crlf(&b))).unwrap();
+    let (mut f, existing) = ResultsFile::open(&path, OpenMode::Resume).unwrap();
+    assert_eq!(existing, vec![a.clone(), b.clone()]);
+    let c = rec(3, Status::Created, "");
+    f.write(&c).unwrap();
+    f.compact().unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        format!("{}{}{}{}", header(), crlf(&b), crlf(&a), line(&c))
+    );
+}
+
+#[test]
 fn compaction_of_an_already_compact_file_leaves_it_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
