@@ -409,3 +409,35 @@ proptest! {
         prop_assert_eq!(read_results(&path).unwrap(), expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever lines a run and its resumes appended, compaction leaves every row
+    /// exactly once, in row order, each the line that counts, and a `created` line is
+    /// never lost.
+    #[test]
+    fn compaction_leaves_each_row_once_with_the_line_that_counts(
+        lines in prop::collection::vec(
+            (1u32..12, status(), text()).prop_map(|(row, s, m)| rec(row, s, &m)),
+            0..30,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let (mut f, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+        for r in &lines {
+            f.write(r).unwrap();
+        }
+        f.compact().unwrap();
+        let after = read_results(&path).unwrap();
+        prop_assert_eq!(&after, &crate::results::latest_per_row(&lines));
+        prop_assert!(after.windows(2).all(|w| w[0].row < w[1].row));
+        for r in &lines {
+            prop_assert!(after.iter().any(|a| a.row == r.row));
+            if r.status == Status::Created {
+                prop_assert!(after.iter().any(|a| a.row == r.row && a.status == Status::Created));
+            }
+        }
+    }
+}
