@@ -219,7 +219,7 @@ impl ResultsFile {
     /// counts for each row ([`latest_per_row`]) and replace the file atomically
     /// (`FILE.tmp` in the same directory, fsync, rename, fsync the directory). A file
     /// already in that shape is left as it is. The lock is held until the rename is
-    /// done. On error FILE is unchanged.
+    /// done. If the new file cannot be written, FILE is left unchanged.
     pub fn compact(mut self) -> Result<(), ResultsError> {
         self.sync()?;
         let bytes = fs::read(&self.path).map_err(io_at(&self.path))?;
