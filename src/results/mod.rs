@@ -12,6 +12,13 @@
 //! - `lock.rs`: the advisory lock on `FILE.lock`; `record.rs`: the only way the runner
 //!   builds a line.
 //!
+//! A run uses them in this order: `ResultsFile::open(path, mode)` (lock; on resume,
+//! `final_rows` of the lines returned are not sent again); on resume,
+//! `Journal::read_sent(path)` (rows sent but not final are in doubt: reconcile them
+//! before sending); `Journal::open(path)`; per attempt `record_send` *then* the POST;
+//! per finished row `write`; `sync` both now and then; at the end `compact` (every
+//! row exactly once, in row order) and `Journal::remove(path)`.
+//!
 //! Values are written verbatim (no spreadsheet formula neutralising such as a `'`
 //! before `=`, `+`, `-`, `@`): the file is a machine-readable record and the manifest
 //! of `retry`, and altering cells would corrupt ids, names and messages.

@@ -8,7 +8,7 @@
 
 use super::error::{ResultsError, io_at};
 use super::lock::RunLock;
-use super::reader::{Scan, header_line, latest_per_row, scan};
+use super::reader::{Scan, counting_lines, header_line, scan, scan_keys};
 use super::{ResultRecord, backup_path, journal_path};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -61,6 +61,13 @@ impl ResultsFile {
         // The lock comes first, so two racing runs cannot both pass the checks below.
         let lock = RunLock::acquire(path)?;
         let exists = path.try_exists().map_err(io_at(path))?;
+        if path.is_dir() {
+            // `--force` would otherwise rename a whole directory to `.bak`.
+            return Err(ResultsError::io(
+                path,
+                io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"),
+            ));
+        }
         match (mode, exists) {
             (OpenMode::Fresh, true) => Err(ResultsError::Exists {
                 path: path.to_path_buf(),
@@ -112,6 +119,7 @@ impl ResultsFile {
             records,
             has_header,
             torn,
+            ..
         } = scan(path, &bytes)?;
         let file = OpenOptions::new()
             .append(true)
@@ -211,11 +219,11 @@ impl ResultsFile {
     /// counts for each row ([`latest_per_row`]) and replace the file atomically
     /// (`FILE.tmp` in the same directory, fsync, rename, fsync the directory). A file
     /// already in that shape is left as it is. The lock is held until the rename is
-    /// done. On error FILE is unchanged.
+    /// done. If the new file cannot be written, FILE is left unchanged.
     pub fn compact(mut self) -> Result<(), ResultsError> {
         self.sync()?;
         let bytes = fs::read(&self.path).map_err(io_at(&self.path))?;
-        let scanned = scan(&self.path, &bytes)?;
+        let scanned = scan_keys(&self.path, &bytes)?;
         if let Some(t) = scanned.torn {
             return Err(ResultsError::Corrupt {
                 path: self.path.clone(),
@@ -223,12 +231,16 @@ impl ResultsFile {
                 message: format!("{}; compaction not done", t.reason),
             });
         }
-        let lines = scanned.records;
-        let already = lines.windows(2).all(|w| w[0].row < w[1].row);
-        if already {
+        let keys = scanned.records;
+        if keys.windows(2).all(|w| w[0].row < w[1].row) {
             return Ok(());
         }
-        let kept = latest_per_row(&lines);
+        // The kept lines are copied byte for byte: no re-serialization can alter them.
+        let kept: Vec<&[u8]> = counting_lines(keys)
+            .into_iter()
+            .filter_map(|i| scanned.spans.get(i))
+            .filter_map(|span| bytes.get(span.clone()))
+            .collect();
         let tmp = super::sidecar(&self.path, ".tmp");
         let written = write_whole(&tmp, &kept).and_then(|()| {
             fs::rename(&tmp, &self.path).map_err(io_at(&self.path))?;
@@ -251,8 +263,8 @@ fn serialize_line(buf: &mut Vec<u8>, rec: &ResultRecord) -> io::Result<()> {
     w.flush()
 }
 
-/// Write a complete results file (header and `records`) to `path` and fsync it.
-fn write_whole(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
+/// Write a complete results file (header and `lines`) to `path` and fsync it.
+fn write_whole(path: &Path, lines: &[&[u8]]) -> Result<(), ResultsError> {
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -260,22 +272,23 @@ fn write_whole(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError
         .open(path)
         .map_err(io_at(path))?;
     let mut out = io::BufWriter::new(file);
-    out.write_all(header_line().as_bytes())
-        .map_err(io_at(path))?;
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(out);
-    for r in records {
-        w.serialize(r)
-            .map_err(|e| ResultsError::io(path, io::Error::other(e)))?;
-    }
-    let out = w
-        .into_inner()
-        .map_err(|e| ResultsError::io(path, io::Error::other(e.to_string())))?;
+    write_lines(&mut out, lines).map_err(io_at(path))?;
     let file = out
         .into_inner()
         .map_err(|e| ResultsError::io(path, e.into_error()))?;
     file.sync_all().map_err(io_at(path))
+}
+
+fn write_lines(out: &mut impl Write, lines: &[&[u8]]) -> io::Result<()> {
+    out.write_all(header_line().as_bytes())?;
+    for line in lines {
+        out.write_all(line)?;
+        // A line kept from a file saved with bare `\r` line ends.
+        if !line.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()
 }
 
 /// Move a journal left by an earlier run out of the way of a fresh start.
@@ -299,3 +312,6 @@ fn sync_dir(path: &Path) -> Result<(), ResultsError> {
         .and_then(|d| d.sync_all())
         .map_err(io_at(dir))
 }
+
+#[cfg(test)]
+mod tests;
