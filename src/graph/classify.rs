@@ -141,6 +141,14 @@ impl Failure {
         }
     }
 
+    /// Meta's error code, when Meta answered with one (for counts by code).
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Failure::Graph(e) => e.code,
+            Failure::Network { .. } => None,
+        }
+    }
+
     /// One line for the results file and the summary.
     pub fn summary(&self) -> String {
         match self {

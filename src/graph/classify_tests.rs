@@ -270,3 +270,16 @@ fn headers_do_not_change_other_classes() {
     };
     assert_eq!(classify(&net, &full), ErrorClass::Transient);
 }
+
+#[test]
+fn failure_code_and_summary() {
+    let f = Failure::Graph(with_sub(100, 33, "Unsupported post request"));
+    assert_eq!(f.code(), Some(100));
+    assert_eq!(f.summary(), "(#100/33) Unsupported post request");
+    let f = Failure::Network {
+        message: "could not connect: refused".into(),
+        in_doubt: false,
+    };
+    assert_eq!(f.code(), None);
+    assert_eq!(f.summary(), "could not connect: refused");
+}

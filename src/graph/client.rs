@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Connecting should never take long; a separate, shorter connect timeout lets
-/// a dead host be reported as "never sent" rather than an in-doubt timeout.
+/// Connecting should never take long; a separate, shorter connect timeout
+/// (half the request timeout, at most this) lets a dead host be reported as
+/// "never sent" rather than racing the whole-request timeout into "in doubt".
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fields the listing asks for, and its page size (Meta's maximum).
@@ -96,7 +97,7 @@ impl GraphClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("waba-provision/", env!("CARGO_PKG_VERSION")))
             .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(MAX_CONNECT_TIMEOUT))
+            .connect_timeout((cfg.timeout / 2).min(MAX_CONNECT_TIMEOUT))
             .pool_max_idle_per_host(cfg.max_connections.max(1))
             .tcp_nodelay(true)
             // Graph does not redirect these calls; following one could carry

@@ -52,6 +52,16 @@ pub struct ListPage {
     pub after: Option<String>,
 }
 
+impl ListPage {
+    /// The listed number whose digits are `e164_digits` (`cc` + national
+    /// number, as `PhoneNumber::e164_digits` gives them).
+    pub fn find(&self, e164_digits: &str) -> Option<&ListedNumber> {
+        self.numbers
+            .iter()
+            .find(|n| digits_of(&n.display_phone_number) == e164_digits)
+    }
+}
+
 /// The digits of a listed `display_phone_number` (`"+1 555-010-0001"` →
 /// `"15550100001"`), to compare with a row's `cc` + national number.
 pub fn digits_of(display_phone_number: &str) -> String {
@@ -71,5 +81,24 @@ mod tests {
         assert_eq!(digits_of("+44 (20) 7946.0000"), "442079460000");
         assert_eq!(digits_of(""), "");
         assert_eq!(digits_of("+٣ 12"), "12");
+    }
+
+    #[test]
+    fn find_in_page() {
+        let page = ListPage {
+            numbers: vec![
+                ListedNumber {
+                    id: "1".into(),
+                    display_phone_number: "+1 555-010-0001".into(),
+                },
+                ListedNumber {
+                    id: "2".into(),
+                    display_phone_number: "+1 555-010-0002".into(),
+                },
+            ],
+            after: None,
+        };
+        assert_eq!(page.find("15550100002").map(|n| n.id.as_str()), Some("2"));
+        assert_eq!(page.find("5550100002"), None);
     }
 }
