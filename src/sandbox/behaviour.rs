@@ -32,7 +32,10 @@ pub(crate) struct Call {
 /// What to send back.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
-    Json { status: u16, body: Value },
+    Json {
+        status: u16,
+        body: Value,
+    },
     /// A proxy's 503 page: no Graph headers, HTML body.
     Html503,
     /// Close the connection without answering.

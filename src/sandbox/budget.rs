@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 pub(crate) enum Verdict {
     Allowed,
     /// Over budget; access comes back after `regain`.
-    Throttled { regain: Duration },
+    Throttled {
+        regain: Duration,
+    },
 }
 
 /// The last `budget.calls` counted calls. Only the N most recent matter: the
@@ -117,9 +119,7 @@ mod tests {
         let mut plain = w.clone();
         assert_eq!(
             plain.admit(t0 + 500 * MS, false),
-            Verdict::Throttled {
-                regain: 500 * MS
-            }
+            Verdict::Throttled { regain: 500 * MS }
         );
         assert_eq!(plain.admit(t0 + 1000 * MS, false), Verdict::Allowed);
         // At 1000 ms only t0 has left: calls at 10, 20 and 1000 ms fill it again.
@@ -138,15 +138,11 @@ mod tests {
         // Hammering at 400, 800 and 1200 ms: each refused call counts.
         assert_eq!(
             w.admit(t0 + 400 * MS, true),
-            Verdict::Throttled {
-                regain: 600 * MS
-            }
+            Verdict::Throttled { regain: 600 * MS }
         );
         assert_eq!(
             w.admit(t0 + 800 * MS, true),
-            Verdict::Throttled {
-                regain: 600 * MS
-            }
+            Verdict::Throttled { regain: 600 * MS }
         );
         assert!(matches!(
             w.admit(t0 + 1200 * MS, true),

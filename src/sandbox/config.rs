@@ -291,7 +291,9 @@ impl SandboxConfig {
             }
             c.tokens.0.insert(token.to_string(), wabas);
         }
-        c.expired_tokens.0.extend(args.expired_tokens.iter().cloned());
+        c.expired_tokens
+            .0
+            .extend(args.expired_tokens.iter().cloned());
         if let Some(name) = &args.app_secret_env {
             // Same checks (set, non-empty, UTF-8) as the runner's; the sandbox then
             // needs the raw value to verify proofs.
@@ -300,7 +302,8 @@ impl SandboxConfig {
                 .ok()
                 .map(|v| SandboxSecret(v.trim().to_string()));
         }
-        c.forbidden_wabas.extend(args.forbidden_wabas.iter().cloned());
+        c.forbidden_wabas
+            .extend(args.forbidden_wabas.iter().cloned());
         if let Some(b) = &args.waba_budget {
             c.waba_budget = Some(parse_budget("--waba-budget", b)?);
         }

@@ -61,8 +61,12 @@ impl GraphErr {
 
     /// The `WWW-Authenticate` value, when this error has one.
     pub(crate) fn www_authenticate_value(&self) -> Option<String> {
-        self.www_authenticate
-            .map(|kind| format!("OAuth \"Facebook Platform\" \"{kind}\" \"{}\"", self.message))
+        self.www_authenticate.map(|kind| {
+            format!(
+                "OAuth \"Facebook Platform\" \"{kind}\" \"{}\"",
+                self.message
+            )
+        })
     }
 
     // --- routing -----------------------------------------------------------
@@ -229,12 +233,7 @@ impl GraphErr {
         let mut e = match variant % 3 {
             0 => GraphErr::new(500, 2, OAUTH, "(#2) Service temporarily unavailable"),
             1 => GraphErr::new(500, 1, OAUTH, "An unknown error occurred"),
-            _ => GraphErr::new(
-                500,
-                131000,
-                OAUTH,
-                "(#131000) Something went wrong",
-            ),
+            _ => GraphErr::new(500, 131000, OAUTH, "(#131000) Something went wrong"),
         };
         e.transient = Some(true);
         e
@@ -276,7 +275,10 @@ mod tests {
         let t = GraphErr::transient(0).body("x");
         assert_eq!(t["error"]["is_transient"], true);
         assert_eq!(t["error"]["code"], 2);
-        assert_eq!(GraphErr::already_here().body("x")["error"]["error_subcode"], 2388012);
+        assert_eq!(
+            GraphErr::already_here().body("x")["error"]["error_subcode"],
+            2388012
+        );
     }
 
     #[test]

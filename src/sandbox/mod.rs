@@ -37,7 +37,9 @@ type Shared = Arc<Mutex<State>>;
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     // A panic elsewhere cannot leave the state half-written in a way that
     // matters to a fake server; keep serving.
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running sandbox. Dropping it stops the server too.

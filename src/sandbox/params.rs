@@ -194,9 +194,21 @@ mod tests {
             vec![("cc", "1234"), ("phone_number", "5550100001")],
             vec![("cc", "1"), ("phone_number", "555-0100")],
             vec![("cc", "1"), ("phone_number", "5550100001234567")],
-            vec![("cc", "1"), ("phone_number", "5550100001"), ("migrate_phone_number", "yes")],
-            vec![("cc", "1"), ("phone_number", "5550100001"), ("verified_name", "A")],
-            vec![("cc", "1"), ("phone_number", "5550100001"), ("verified_name", &long)],
+            vec![
+                ("cc", "1"),
+                ("phone_number", "5550100001"),
+                ("migrate_phone_number", "yes"),
+            ],
+            vec![
+                ("cc", "1"),
+                ("phone_number", "5550100001"),
+                ("verified_name", "A"),
+            ],
+            vec![
+                ("cc", "1"),
+                ("phone_number", "5550100001"),
+                ("verified_name", &long),
+            ],
         ] {
             let e = try_create(&kv).unwrap_err();
             assert_eq!((e.code, e.status), (100, 400), "{kv:?}");
@@ -212,7 +224,10 @@ mod tests {
             query: &query,
         })
         .unwrap();
-        assert_eq!((c.cc.as_str(), c.phone_number.as_str()), ("1", "5550100001"));
+        assert_eq!(
+            (c.cc.as_str(), c.phone_number.as_str()),
+            ("1", "5550100001")
+        );
     }
 
     #[test]
@@ -234,7 +249,14 @@ mod tests {
         assert_eq!((l.limit, l.after.as_deref()), (DEFAULT_LIMIT, Some("123")));
         for bad in [("limit", "0"), ("after", "zz"), ("fields", "id,secret")] {
             let q = pairs(&[bad]);
-            assert!(list(Params { body: &[], query: &q }).is_err(), "{bad:?}");
+            assert!(
+                list(Params {
+                    body: &[],
+                    query: &q
+                })
+                .is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

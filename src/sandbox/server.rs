@@ -66,7 +66,11 @@ pub(crate) async fn serve(
     conns.shutdown().await;
 }
 
-async fn handle(state: Shared, base_url: String, req: Request<Incoming>) -> Result<Answer, Dropped> {
+async fn handle(
+    state: Shared,
+    base_url: String,
+    req: Request<Incoming>,
+) -> Result<Answer, Dropped> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     if let Some(rest) = path.strip_prefix("/__sandbox/") {
