@@ -10,11 +10,11 @@ use serde_json::{Map, Value, json};
 pub(crate) struct GraphErr {
     pub status: u16,
     pub code: i64,
-    pub subcode: Option<i64>,
+    pub subcode: Option<u32>,
     pub kind: &'static str,
     pub message: String,
     pub user_title: Option<&'static str>,
-    pub user_msg: Option<String>,
+    pub user_msg: Option<&'static str>,
     pub transient: Option<bool>,
     /// OAuth-type errors carry `WWW-Authenticate: OAuth "Facebook Platform" …`.
     pub www_authenticate: Option<&'static str>,
@@ -52,7 +52,7 @@ impl GraphErr {
         if let Some(t) = self.user_title {
             e.insert("error_user_title".into(), json!(t));
         }
-        if let Some(m) = &self.user_msg {
+        if let Some(m) = self.user_msg {
             e.insert("error_user_msg".into(), json!(m));
         }
         e.insert("fbtrace_id".into(), json!(fbtrace_id));
@@ -203,7 +203,7 @@ impl GraphErr {
         let mut e = GraphErr::new(400, 100, OAUTH, "(#100) Invalid parameter");
         e.subcode = Some(2388012);
         e.user_title = Some("Phone number already exists");
-        e.user_msg = Some("This phone number already exists in your list of phone numbers.".into());
+        e.user_msg = Some("This phone number already exists in your list of phone numbers.");
         e
     }
 
@@ -220,8 +220,7 @@ impl GraphErr {
         e.subcode = Some(2388001);
         e.user_title = Some("Phone number already in use");
         e.user_msg = Some(
-            "This number is registered to an existing WhatsApp account. To use this number, disconnect it from the existing account."
-                .into(),
+            "This number is registered to an existing WhatsApp account. To use this number, disconnect it from the existing account.",
         );
         e
     }
