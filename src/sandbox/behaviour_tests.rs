@@ -443,3 +443,17 @@ impl FaultRatesBuilder {
         f
     }
 }
+
+#[test]
+fn faults_hit_listings_only_when_asked() {
+    let mut config = SandboxConfig {
+        faults: FaultRatesBuilder::only("transient"),
+        ..SandboxConfig::default()
+    };
+    let list = call("GET", "/v25.0/1/phone_numbers", Some("t"), &[]);
+    let (mut s, t0) = state(config.clone());
+    assert_eq!(status_code(&decide(&mut s, &list, t0)).0, 200);
+    config.faults.on_get = true;
+    let (mut s, t0) = state(config);
+    assert_eq!(status_code(&decide(&mut s, &list, t0)).0, 500);
+}

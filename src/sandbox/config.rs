@@ -41,7 +41,8 @@ pub struct SandboxConfig {
     /// Uniform extra delay in 0..=jitter_ms, seeded.
     pub jitter_ms: u64,
     pub faults: FaultRates,
-    /// Request-log entries kept (oldest dropped beyond it).
+    /// Request-log entries kept (oldest dropped beyond it), default 200,000:
+    /// bounds memory in long benchmarks; the ledger itself is never trimmed.
     pub request_log_limit: usize,
 }
 
@@ -61,7 +62,7 @@ impl Default for SandboxConfig {
             latency_ms: 0,
             jitter_ms: 0,
             faults: FaultRates::default(),
-            request_log_limit: 1_000_000,
+            request_log_limit: 200_000,
         }
     }
 }
@@ -262,7 +263,7 @@ pub struct SandboxArgs {
     /// Faults also hit GET listings (by default only POST creates).
     #[arg(long)]
     pub faults_on_get: bool,
-    /// Request-log entries kept in memory (oldest dropped beyond).
+    /// Request-log entries kept in memory, oldest dropped beyond (default 200000).
     #[arg(long, value_name = "N")]
     pub request_log_limit: Option<usize>,
 }
@@ -335,7 +336,7 @@ Config file (YAML, or JSON with a .json name; every field optional, flags overri
     slow_ms: 40000
     drop_after_create: 0.01
     on_get: false
-  request_log_limit: 1000000";
+  request_log_limit: 200000";
 
 impl SandboxConfig {
     /// `--config FILE` (if any), then every flag given on top of it.
