@@ -4,7 +4,7 @@
 //! fake app secret never print in `Debug` (same rule as real ones).
 
 use crate::secret::SecretError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Everything the sandbox can be told. `Default` is permissive: any non-empty
 /// Bearer token, no app secret, no budgets, no latency, no faults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Port on 127.0.0.1; 0 picks a free one.
@@ -70,7 +70,7 @@ impl Default for SandboxConfig {
 /// Probabilities (0..=1) that a request suffers each fault. They are exclusive
 /// (one seeded draw per request picks at most one), so each rate is exact and
 /// their sum must be ≤ 1.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultRates {
     /// HTTP 500 with code 2 / 1 / 131000 and `is_transient: true`; nothing created.
@@ -107,8 +107,8 @@ impl FaultRates {
 
 /// `N/DURATION`: at most N calls in any rolling window of DURATION
 /// (`ms`, `s`, `m`, `h`, with an optional count: `200/1h`, `5/2s`, `3/200ms`, `10/m`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Budget {
     pub calls: u32,
     pub window: Duration,
@@ -142,6 +142,13 @@ impl FromStr for Budget {
     }
 }
 
+impl From<Budget> for String {
+    /// Milliseconds, so any window survives a round trip.
+    fn from(b: Budget) -> String {
+        format!("{}/{}ms", b.calls, b.window.as_millis())
+    }
+}
+
 impl TryFrom<String> for Budget {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -150,7 +157,7 @@ impl TryFrom<String> for Budget {
 }
 
 /// A fake secret from the config file or an env var; `Debug` shows `[redacted]`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct SandboxSecret(pub String);
 
@@ -161,7 +168,7 @@ impl fmt::Debug for SandboxSecret {
 }
 
 /// token → WABA ids (`"*"` = every WABA). `Debug` shows only the count.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct TokenGrants(pub BTreeMap<String, Vec<String>>);
 
@@ -172,7 +179,7 @@ impl fmt::Debug for TokenGrants {
 }
 
 /// A list of fake tokens; `Debug` shows only the count.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct TokenList(pub Vec<String>);
 
@@ -203,7 +210,7 @@ pub enum SandboxError {
 /// line overrides the same field of `--config`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    after_help = SANDBOX_HELP
+    after_help = super::help::SANDBOX_HELP
 )]
 pub struct SandboxArgs {
     /// Port to listen on (127.0.0.1 only); 0 picks a free one.
@@ -267,76 +274,6 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N")]
     pub request_log_limit: Option<usize>,
 }
-
-const SANDBOX_HELP: &str = "\
-Prints `listening on http://127.0.0.1:PORT` on stdout, then serves until Ctrl-C (exit 0).
-Pass that URL to run/retry as --graph-url. Nothing here ever calls Meta.
-
-Endpoints:
-  POST /{version}/{waba_id}/phone_numbers   cc, phone_number, migrate_phone_number, preverified_id,
-                                            verified_name as form body, JSON body or query string
-                                            -> 200 {\"id\":\"<16 digits>\"}
-  GET  /{version}/{waba_id}/phone_numbers   ?fields=id,display_phone_number&limit=N(<=100, default 25)&after=CURSOR
-                                            -> {\"data\":[...],\"paging\":{\"cursors\":{...},\"next\":URL}}
-  GET /__sandbox/ledger, GET /__sandbox/requests, POST /__sandbox/reset   (test-only)
-
-Checks, in this order (errors are Meta's JSON, mostly HTTP 400, with fbtrace_id):
-  version not vN.N or unknown path            2500 Unknown path components
-  no token                                    104  (Bearer header; access_token param also works but is logged)
-  unknown token (with --token) / expired      190 subcode 467 (HTTP 401) / 463, WWW-Authenticate header
-  appsecret_proof missing / wrong             100  GraphMethodException (with --app-secret-env)
-  app budget spent                            4    (#4) Application request limit reached, X-App-Usage 100
-  WABA budget spent                           80008, X-Business-Use-Case-Usage call_count 100 and
-                                              estimated_time_to_regain_access (minutes, rounded up)
-  --forbidden-waba / token not granted        200
-  bad cc, phone_number, verified_name, ...    100
-  fault (seeded, POST only unless --faults-on-get)
-  number already on this WABA                 100 subcode 2388012 (This phone number already exists...)
-  number already on another WABA              100 subcode 2388001 (already registered with WhatsApp Business)
-Every Graph answer carries facebook-api-version, x-fb-trace-id, x-fb-request-id, X-App-Usage and
-X-Business-Use-Case-Usage. Refused calls made while throttled count and extend the block, unless
---no-throttle-extension. With --retry-after, throttled answers add Retry-After: SECS and the minutes are
-rounded down, so a short test window (5/2s) is not announced as a one-minute wait.
-
-Faults (one seeded draw per request; rates are exact and exclusive, sum <= 1):
-  transient          HTTP 500, code 2 / 1 / 131000, is_transient true; nothing created
-  html-503           HTTP 503 text/html page, as from a proxy; nothing created
-  slow               answers after --slow-ms with a transient error; nothing created
-  drop-after-create  the number IS created, then the connection closes with no answer
-
-Examples:
-  waba-provision sandbox --port 8080
-  waba-provision sandbox --waba-budget 200/1h --app-budget 5000/1h
-  waba-provision sandbox --waba-budget 5/2s --retry-after
-  waba-provision sandbox --token tokA=102290129340398,102290129340399 --token admin=*
-  SANDBOX_SECRET=shh waba-provision sandbox --app-secret-env SANDBOX_SECRET
-  waba-provision sandbox --forbidden-waba 999 --expired-token old-token
-  waba-provision sandbox --latency-ms 80 --jitter-ms 40 --seed 7
-  waba-provision sandbox --seed 7 --transient-rate 0.05 --html-503-rate 0.01 --slow-rate 0.01 --slow-ms 40000 --drop-after-create-rate 0.01
-  waba-provision sandbox --config sandbox.yaml
-  curl -X POST localhost:8080/v25.0/123/phone_numbers -H 'Authorization: Bearer t' -d cc=1 -d phone_number=5550100001
-
-Config file (YAML, or JSON with a .json name; every field optional, flags override it):
-  port: 0
-  seed: 7
-  tokens: { tokA: [\"102290129340398\"], admin: [\"*\"] }
-  expired_tokens: [old-token]
-  app_secret: shh
-  forbidden_wabas: [\"999\"]
-  waba_budget: 5/2s
-  app_budget: 100/1m
-  throttle_extension: true
-  retry_after: true
-  latency_ms: 0
-  jitter_ms: 0
-  faults:
-    transient: 0.05
-    html_503: 0.01
-    slow: 0.01
-    slow_ms: 40000
-    drop_after_create: 0.01
-    on_get: false
-  request_log_limit: 200000";
 
 impl SandboxConfig {
     /// `--config FILE` (if any), then every flag given on top of it.
@@ -541,6 +478,19 @@ mod tests {
             SandboxConfig::from_file(&bad),
             Err(SandboxError::ConfigParse { .. })
         ));
+    }
+
+    #[test]
+    fn config_round_trips_through_json_for_a_spawned_sandbox() {
+        let c = SandboxConfig {
+            waba_budget: Some("5/2s".parse().unwrap()),
+            app_secret: Some(SandboxSecret("s".into())),
+            ..SandboxConfig::default()
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        let back: SandboxConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.waba_budget, c.waba_budget);
+        assert_eq!(back.app_secret, c.app_secret);
     }
 
     #[test]
