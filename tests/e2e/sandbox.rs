@@ -450,8 +450,13 @@ fn sandbox_command_prints_its_url_and_answers() {
             .unwrap();
         (r.status().as_u16(), r.json::<Value>().await.unwrap())
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Ctrl-C (SIGINT) stops it with exit 0.
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
     assert_eq!(answer.0, 401);
     assert_eq!(answer.1["error"]["code"], 190);
 }
