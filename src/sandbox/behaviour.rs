@@ -67,7 +67,7 @@ impl State {
     pub(crate) fn new(config: SandboxConfig, started: Instant) -> Self {
         let mut dice = Dice::new(config.seed);
         let next_id = dice.first_id();
-        State {
+        let mut state = State {
             log: RequestLog::new(config.request_log_limit),
             app: config.app_budget.map(Window::new),
             config,
@@ -76,7 +76,19 @@ impl State {
             wabas: HashMap::new(),
             dice,
             next_id,
+        };
+        for n in state.config.existing_numbers.clone() {
+            let create = params::Create {
+                cc: n.cc,
+                phone_number: n.phone_number,
+                migrate_phone_number: false,
+                verified_name: None,
+                preverified_id: None,
+            };
+            // A duplicate in the list is simply held once.
+            let _ = create_number(&mut state, &n.waba_id, create, 0);
         }
+        state
     }
 
     /// Forget numbers, log and budgets; ids keep counting up so an id is

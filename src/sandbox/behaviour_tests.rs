@@ -457,3 +457,21 @@ fn faults_hit_listings_only_when_asked() {
     let (mut s, t0) = state(config);
     assert_eq!(status_code(&decide(&mut s, &list, t0)).0, 500);
 }
+
+#[test]
+fn existing_numbers_are_held_from_the_start_and_after_reset() {
+    let config = SandboxConfig {
+        existing_numbers: vec![crate::sandbox::ExistingNumber {
+            waba_id: "1".into(),
+            cc: "1".into(),
+            phone_number: "5550100001".into(),
+        }],
+        ..SandboxConfig::default()
+    };
+    let (mut s, t0) = state(config);
+    assert_eq!(s.ledger().len(), 1);
+    let d = decide(&mut s, &create("1", "5550100001"), t0);
+    assert_eq!(status_code(&d), (400, Some(100)));
+    s.reset();
+    assert_eq!(s.ledger().len(), 1);
+}

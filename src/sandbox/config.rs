@@ -28,6 +28,9 @@ pub struct SandboxConfig {
     pub app_secret: Option<SandboxSecret>,
     /// WABAs no token may touch (code 200).
     pub forbidden_wabas: Vec<String>,
+    /// Numbers already on a WABA when the sandbox starts (and after a reset),
+    /// to rehearse "already exists" and reconciliation.
+    pub existing_numbers: Vec<ExistingNumber>,
     /// Calls per rolling window per WABA (POST and GET), e.g. `"200/1h"`; beyond → 80008.
     pub waba_budget: Option<Budget>,
     /// Calls per rolling window for the whole app; beyond → code 4.
@@ -55,6 +58,7 @@ impl Default for SandboxConfig {
             expired_tokens: TokenList::default(),
             app_secret: None,
             forbidden_wabas: Vec::new(),
+            existing_numbers: Vec::new(),
             waba_budget: None,
             app_budget: None,
             throttle_extension: true,
@@ -103,6 +107,15 @@ impl FaultRates {
     pub fn total(&self) -> f64 {
         self.transient + self.html_503 + self.slow + self.drop_after_create
     }
+}
+
+/// A number the sandbox holds from the start (no request created it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingNumber {
+    pub waba_id: String,
+    pub cc: String,
+    pub phone_number: String,
 }
 
 /// `N/DURATION`: at most N calls in any rolling window of DURATION

@@ -57,6 +57,7 @@ Config file (YAML, or JSON with a .json name; every field optional, flags overri
   expired_tokens: [old-token]
   app_secret: shh
   forbidden_wabas: [\"999\"]
+  existing_numbers: [{ waba_id: \"123\", cc: \"1\", phone_number: \"5550100001\" }]
   waba_budget: 5/2s
   app_budget: 100/1m
   throttle_extension: true

@@ -20,8 +20,8 @@ mod params;
 mod server;
 
 pub use config::{
-    Budget, FaultRates, SandboxArgs, SandboxConfig, SandboxError, SandboxSecret, TokenGrants,
-    TokenList,
+    Budget, ExistingNumber, FaultRates, SandboxArgs, SandboxConfig, SandboxError, SandboxSecret,
+    TokenGrants, TokenList,
 };
 pub use ledger::{LedgerEntry, RequestLogEntry};
 
