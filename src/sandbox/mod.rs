@@ -1,9 +1,122 @@
-//! The built-in fake Graph API (SPEC section 5).
+//! The built-in fake Graph API (SPEC section 5): a loopback server that answers
+//! `POST` and `GET /{version}/{waba_id}/phone_numbers` the way Meta does,
+//! with its error shapes, usage headers, budgets and seeded faults, and keeps
+//! a ledger and a request log that tests read back. Tests and `run --sandbox`
+//! start it in-process with [`Sandbox::start`]; `waba-provision sandbox`
+//! serves it until Ctrl-C.
+//!
+//! Layout: `config` (what to do, `help` its long help), `behaviour` (per-request decisions, no
+//! HTTP), `params`, `budget`, `faults`, `meta` (Meta's wording), `ledger`
+//! (memory), `server` (HTTP and connection control).
 
-/// Behaviour options of `waba-provision sandbox`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SandboxArgs {
-    /// Port to listen on (loopback only); 0 picks a free one.
-    #[arg(long, value_name = "PORT", default_value_t = 0)]
-    pub port: u16,
+mod behaviour;
+mod budget;
+mod config;
+mod faults;
+mod help;
+mod ledger;
+mod meta;
+mod params;
+mod server;
+
+pub use config::{
+    Budget, ExistingNumber, FaultRates, SandboxArgs, SandboxConfig, SandboxError, SandboxSecret,
+    TokenGrants, TokenList,
+};
+pub use ledger::{LedgerEntry, RequestLogEntry};
+
+use behaviour::State;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The sandbox state shared by the server and the handle.
+type Shared = Arc<Mutex<State>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    // A panic elsewhere cannot leave the state half-written in a way that
+    // matters to a fake server; keep serving.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running sandbox. Dropping it stops the server too.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Bind `127.0.0.1:{config.port}` (0 = a free port) and start serving.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        config
+            .check()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
+                .await?;
+        let addr = listener.local_addr()?;
+        let state: Shared = Arc::new(Mutex::new(State::new(config, Instant::now())));
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(server::serve(
+            listener,
+            state.clone(),
+            format!("http://{addr}"),
+            stopped,
+        ));
+        Ok(Sandbox {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, to pass as `--graph-url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every number created so far, in creation order.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        lock(&self.state).ledger()
+    }
+
+    /// The request log, oldest first.
+    pub fn requests(&self) -> Vec<RequestLogEntry> {
+        lock(&self.state).requests()
+    }
+
+    /// Forget numbers, log and budget windows (ids are never reused).
+    pub fn reset(&self) {
+        lock(&self.state).reset();
+    }
+
+    /// Stop accepting, close open connections, wait for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }

@@ -1,0 +1,296 @@
+//! Meta's wording: every Graph error the sandbox can give (code, subcode,
+//! type, message, HTTP status) and the usage headers, in one place so a reader
+//! can compare them with `reference/graph-api.md`. Statuses are mostly 400, as
+//! Meta's are; a few use 401/403/500 so clients stay status-agnostic.
+
+use serde_json::{Map, Value, json};
+
+/// One Graph error answer, before the per-answer `fbtrace_id` is added.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GraphErr {
+    pub status: u16,
+    pub code: i64,
+    pub subcode: Option<u32>,
+    pub kind: &'static str,
+    pub message: String,
+    pub user_title: Option<&'static str>,
+    pub user_msg: Option<&'static str>,
+    pub transient: Option<bool>,
+    /// OAuth-type errors carry `WWW-Authenticate: OAuth "Facebook Platform" …`.
+    pub www_authenticate: Option<&'static str>,
+}
+
+const OAUTH: &str = "OAuthException";
+const METHOD: &str = "GraphMethodException";
+
+impl GraphErr {
+    fn new(status: u16, code: i64, kind: &'static str, message: impl Into<String>) -> Self {
+        GraphErr {
+            status,
+            code,
+            subcode: None,
+            kind,
+            message: message.into(),
+            user_title: None,
+            user_msg: None,
+            transient: None,
+            www_authenticate: None,
+        }
+    }
+
+    pub(crate) fn body(&self, fbtrace_id: &str) -> Value {
+        let mut e = Map::new();
+        e.insert("message".into(), json!(self.message));
+        e.insert("type".into(), json!(self.kind));
+        e.insert("code".into(), json!(self.code));
+        if let Some(s) = self.subcode {
+            e.insert("error_subcode".into(), json!(s));
+        }
+        if let Some(t) = self.transient {
+            e.insert("is_transient".into(), json!(t));
+        }
+        if let Some(t) = self.user_title {
+            e.insert("error_user_title".into(), json!(t));
+        }
+        if let Some(m) = self.user_msg {
+            e.insert("error_user_msg".into(), json!(m));
+        }
+        e.insert("fbtrace_id".into(), json!(fbtrace_id));
+        json!({ "error": e })
+    }
+
+    /// The `WWW-Authenticate` value, when this error has one.
+    pub(crate) fn www_authenticate_value(&self) -> Option<String> {
+        self.www_authenticate.map(|kind| {
+            format!(
+                "OAuth \"Facebook Platform\" \"{kind}\" \"{}\"",
+                self.message
+            )
+        })
+    }
+
+    // --- routing -----------------------------------------------------------
+
+    /// Bad version or unknown path (`v99.0`, `/foo`): Meta's 2500.
+    pub(crate) fn unknown_path(path: &str) -> Self {
+        GraphErr::new(400, 2500, OAUTH, format!("Unknown path components: {path}"))
+    }
+
+    pub(crate) fn unsupported_method(method: &str, waba: &str) -> Self {
+        let mut e = GraphErr::new(
+            400,
+            100,
+            METHOD,
+            format!(
+                "Unsupported {} request. Object with ID '{waba}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+                method.to_ascii_lowercase()
+            ),
+        );
+        e.subcode = Some(33);
+        e
+    }
+
+    // --- authentication ------------------------------------------------------
+
+    pub(crate) fn token_missing() -> Self {
+        let mut e = GraphErr::new(
+            400,
+            104,
+            OAUTH,
+            "An access token is required to request this resource.",
+        );
+        e.www_authenticate = Some("invalid_request");
+        e
+    }
+
+    /// A token the sandbox does not know (HTTP 401 as in Meta's OpenAPI example).
+    pub(crate) fn token_invalid() -> Self {
+        let mut e = GraphErr::new(
+            401,
+            190,
+            OAUTH,
+            "Invalid OAuth access token - Cannot parse access token",
+        );
+        e.subcode = Some(467);
+        e.www_authenticate = Some("invalid_token");
+        e
+    }
+
+    /// An expired token (observed as HTTP 400).
+    pub(crate) fn token_expired() -> Self {
+        let mut e = GraphErr::new(
+            400,
+            190,
+            OAUTH,
+            "Error validating access token: Session has expired on Tuesday, 01-Sep-26 12:00:00 PDT. The current time is later.",
+        );
+        e.subcode = Some(463);
+        e.www_authenticate = Some("invalid_token");
+        e
+    }
+
+    pub(crate) fn proof_missing() -> Self {
+        GraphErr::new(
+            400,
+            100,
+            METHOD,
+            "API calls from the server require an appsecret_proof argument",
+        )
+    }
+
+    pub(crate) fn proof_invalid() -> Self {
+        GraphErr::new(
+            400,
+            100,
+            METHOD,
+            "Invalid appsecret_proof provided in the API argument",
+        )
+    }
+
+    // --- permissions -----------------------------------------------------------
+
+    /// A WABA no token may use (configured `forbidden_wabas`).
+    pub(crate) fn forbidden_waba() -> Self {
+        GraphErr::new(
+            400,
+            200,
+            OAUTH,
+            "(#200) Requires whatsapp_business_management permission to manage the object",
+        )
+    }
+
+    /// The token exists but was not granted this WABA (a system user without
+    /// access gets 200; HTTP 403 as in Meta's older table).
+    pub(crate) fn not_granted() -> Self {
+        let mut e = GraphErr::new(
+            403,
+            200,
+            OAUTH,
+            "(#200) You do not have the necessary permissions required to manage this WhatsApp Business Account",
+        );
+        e.www_authenticate = Some("insufficient_scope");
+        e
+    }
+
+    // --- budgets ---------------------------------------------------------------
+
+    pub(crate) fn app_limit() -> Self {
+        let mut e = GraphErr::new(400, 4, OAUTH, "(#4) Application request limit reached");
+        e.transient = Some(true);
+        e.www_authenticate = Some("invalid_request");
+        e
+    }
+
+    pub(crate) fn waba_limit() -> Self {
+        GraphErr::new(
+            400,
+            80008,
+            OAUTH,
+            "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        )
+    }
+
+    // --- parameters ------------------------------------------------------------
+
+    pub(crate) fn param(message: impl Into<String>) -> Self {
+        let mut e = GraphErr::new(400, 100, OAUTH, format!("(#100) {}", message.into()));
+        e.user_title = Some("Invalid parameter");
+        e
+    }
+
+    /// The number is already on this WABA (WAERR's 2388012 wording).
+    pub(crate) fn already_here() -> Self {
+        let mut e = GraphErr::new(400, 100, OAUTH, "(#100) Invalid parameter");
+        e.subcode = Some(2388012);
+        e.user_title = Some("Phone number already exists");
+        e.user_msg = Some("This phone number already exists in your list of phone numbers.");
+        e
+    }
+
+    /// The number is on another WABA: the wording of Meta's OpenAPI example
+    /// ("already registered with WhatsApp Business"), with subcode 2388001,
+    /// which Meta uses for "registered to an existing WhatsApp account".
+    pub(crate) fn already_elsewhere() -> Self {
+        let mut e = GraphErr::new(
+            400,
+            100,
+            OAUTH,
+            "(#100) Phone number is already registered with WhatsApp Business",
+        );
+        e.subcode = Some(2388001);
+        e.user_title = Some("Phone number already in use");
+        e.user_msg = Some(
+            "This number is registered to an existing WhatsApp account. To use this number, disconnect it from the existing account.",
+        );
+        e
+    }
+
+    // --- faults ----------------------------------------------------------------
+
+    /// A transient server error; `variant` rotates Meta's three kinds.
+    pub(crate) fn transient(variant: u8) -> Self {
+        let mut e = match variant % 3 {
+            0 => GraphErr::new(500, 2, OAUTH, "(#2) Service temporarily unavailable"),
+            1 => GraphErr::new(500, 1, OAUTH, "An unknown error occurred"),
+            _ => GraphErr::new(500, 131000, OAUTH, "(#131000) Something went wrong"),
+        };
+        e.transient = Some(true);
+        e
+    }
+}
+
+/// The HTML page a proxy in front of Graph answers with (not Graph JSON).
+pub(crate) const HTML_503: &str = "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\n<body><h1>503 Service Unavailable</h1><p>No server is available to handle this request.</p></body></html>\n";
+
+/// `X-Business-Use-Case-Usage` for one WABA.
+pub(crate) fn buc_usage(waba: &str, pct: u32, regain_minutes: u64) -> String {
+    json!({ waba: [{
+        "type": "whatsapp_business_management",
+        "call_count": pct,
+        "total_cputime": pct,
+        "total_time": pct,
+        "estimated_time_to_regain_access": regain_minutes,
+    }]})
+    .to_string()
+}
+
+/// `X-App-Usage`.
+pub(crate) fn app_usage(pct: u32) -> String {
+    json!({ "call_count": pct, "total_time": pct, "total_cputime": pct }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_meta_shape_and_omits_absent_fields() {
+        let b = GraphErr::waba_limit().body("AbC123");
+        let e = &b["error"];
+        assert_eq!(e["code"], 80008);
+        assert_eq!(e["type"], "OAuthException");
+        assert_eq!(e["fbtrace_id"], "AbC123");
+        assert!(e.get("error_subcode").is_none() && e.get("is_transient").is_none());
+        let t = GraphErr::transient(0).body("x");
+        assert_eq!(t["error"]["is_transient"], true);
+        assert_eq!(t["error"]["code"], 2);
+        assert_eq!(
+            GraphErr::already_here().body("x")["error"]["error_subcode"],
+            2388012
+        );
+    }
+
+    #[test]
+    fn usage_headers_are_json_keyed_by_waba() {
+        let v: Value = serde_json::from_str(&buc_usage("123", 100, 3)).unwrap();
+        assert_eq!(v["123"][0]["call_count"], 100);
+        assert_eq!(v["123"][0]["estimated_time_to_regain_access"], 3);
+        assert_eq!(v["123"][0]["type"], "whatsapp_business_management");
+        let a: Value = serde_json::from_str(&app_usage(42)).unwrap();
+        assert_eq!(a["call_count"], 42);
+        assert_eq!(
+            GraphErr::token_invalid().www_authenticate_value().unwrap(),
+            "OAuth \"Facebook Platform\" \"invalid_token\" \"Invalid OAuth access token - Cannot parse access token\""
+        );
+    }
+}
