@@ -62,7 +62,11 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
 
     let header = match records.next() {
         Some(r) => r.map_err(csv_error)?,
-        None => return Err(ManifestError::Empty { file: file.to_string() }),
+        None => {
+            return Err(ManifestError::Empty {
+                file: file.to_string(),
+            });
+        }
     };
     let mut lines = LineCounter::new(text);
     let header_src = Source {
@@ -198,9 +202,7 @@ impl OriginCells<'_> {
         Origin {
             row,
             // A results line without `source` still points somewhere useful.
-            source: self
-                .source
-                .map_or_else(|| here.to_string(), str::to_string),
+            source: self.source.map_or_else(|| here.to_string(), str::to_string),
             status: status.to_string(),
             phone_number_id: self.phone_number_id.map(str::to_string),
         }
@@ -321,7 +323,9 @@ impl<'a> LineCounter<'a> {
     fn line_of(&mut self, record: &::csv::StringRecord) -> u32 {
         let mut start = record
             .position()
-            .map_or(self.offset, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
+            .map_or(self.offset, |p| {
+                usize::try_from(p.byte()).unwrap_or(usize::MAX)
+            })
             .min(self.text.len());
         while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
             start += 1;

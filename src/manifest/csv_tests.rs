@@ -102,7 +102,11 @@ fn wrong_field_count_makes_the_row_invalid() {
             .starts_with("m.csv:3: error: record: has 2 fields but the header has 3")
     );
     assert_eq!(probs[1].0, 2);
-    assert!(probs[1].1.starts_with("m.csv:4: error: record: has 4 fields"));
+    assert!(
+        probs[1]
+            .1
+            .starts_with("m.csv:4: error: record: has 4 fields")
+    );
 }
 
 #[test]

@@ -107,9 +107,7 @@ pub enum ManifestError {
     Empty { file: String },
     #[error("{file}: this looks like a binary file, not a CSV or YAML manifest ({why})")]
     Binary { file: String, why: &'static str },
-    #[error(
-        "{file}:{line}: the file is not valid UTF-8 (byte offset {offset}); save it as UTF-8"
-    )]
+    #[error("{file}:{line}: the file is not valid UTF-8 (byte offset {offset}); save it as UTF-8")]
     NotUtf8 {
         file: String,
         line: u32,

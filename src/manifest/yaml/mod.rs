@@ -104,9 +104,9 @@ impl Reader {
         let mut defaults = RawFields::default();
         let mut wabas = None;
         for (key, value) in entries {
-            let Some(name) = checked_key(&key, &mut seen, |p| {
-                self.file_problem(Severity::Error, p)
-            }) else {
+            let Some(name) =
+                checked_key(&key, &mut seen, |p| self.file_problem(Severity::Error, p))
+            else {
                 continue;
             };
             match name.as_str() {
@@ -194,9 +194,8 @@ impl Reader {
         };
         let mut seen = Vec::new();
         for (key, v) in entries {
-            let Some(name) = checked_key(key, &mut seen, |p| {
-                self.file_problem(Severity::Error, p)
-            }) else {
+            let Some(name) = checked_key(key, &mut seen, |p| self.file_problem(Severity::Error, p))
+            else {
                 continue;
             };
             let problem = match Field::from_name(&name) {

@@ -44,10 +44,18 @@ fn flattens_the_spec_example_with_lines() {
     assert_eq!((b.row, b.source.to_string()), (2, "m.yaml:9".to_string()));
     assert_eq!(text(&a.fields.waba_id), "102290129340398");
     assert_eq!(text(&a.fields.token_env), "CLIENT_A_TOKEN");
-    assert_eq!(text(&a.fields.migrate_phone_number), "false", "from defaults");
+    assert_eq!(
+        text(&a.fields.migrate_phone_number),
+        "false",
+        "from defaults"
+    );
     assert_eq!(text(&a.fields.verified_name), "Acme Support");
     assert_eq!(text(&b.fields.phone_number), "7700 900123");
-    assert_eq!(text(&b.fields.migrate_phone_number), "true", "overrides defaults");
+    assert_eq!(
+        text(&b.fields.migrate_phone_number),
+        "true",
+        "overrides defaults"
+    );
     assert_eq!(b.fields.verified_name, None);
 }
 
@@ -60,7 +68,11 @@ fn precedence_number_then_waba_then_defaults() {
     );
     let tokens: Vec<&str> = m.rows.iter().map(|r| text(&r.fields.token_env)).collect();
     assert_eq!(tokens, ["D", "N", "W"]);
-    assert!(m.rows.iter().all(|r| text(&r.fields.verified_name) == "Def"));
+    assert!(
+        m.rows
+            .iter()
+            .all(|r| text(&r.fields.verified_name) == "Def")
+    );
     let lines: Vec<u32> = m.rows.iter().map(|r| r.source.line).collect();
     assert_eq!(lines, [5, 8, 8]);
 }
@@ -79,9 +91,16 @@ fn integers_become_digits_and_keep_leading_zeros() {
         })
     );
     assert_eq!(text(&a.phone_number), "07700900123");
-    assert!(!a.phone_number.as_ref().unwrap().from_integer, "read as text");
+    assert!(
+        !a.phone_number.as_ref().unwrap().from_integer,
+        "read as text"
+    );
     let b = &m.rows[1].fields;
-    assert_eq!(text(&b.phone_number), "1500.0", "a float never looks like digits");
+    assert_eq!(
+        text(&b.phone_number),
+        "1500.0",
+        "a float never looks like digits"
+    );
     assert!(b.phone_number.as_ref().unwrap().from_integer);
 }
 
@@ -124,13 +143,18 @@ fn duplicate_keys_are_reported() {
     let m = read_str(
         "version: 1\nwabas:\n- waba_id: '1'\n  numbers:\n  - cc: '1'\n    cc: '2'\n    phone_number: '3'\n",
     );
-    assert_eq!(diags(&m), ["m.yaml:6: error: cc: given twice (first at line 5)"]);
+    assert_eq!(
+        diags(&m),
+        ["m.yaml:6: error: cc: given twice (first at line 5)"]
+    );
     assert_eq!(text(&m.rows[0].fields.cc), "1");
 }
 
 #[test]
 fn structure_problems() {
-    let m = read_str("wabas:\n- waba_id: '1'\n  numbers:\n  - '5550100001'\n  - cc: [1]\n    phone_number: '2'\n");
+    let m = read_str(
+        "wabas:\n- waba_id: '1'\n  numbers:\n  - '5550100001'\n  - cc: [1]\n    phone_number: '2'\n",
+    );
     assert_eq!(
         diags(&m),
         [
@@ -139,7 +163,11 @@ fn structure_problems() {
             "m.yaml:5: error: cc: expected a single value, found a list",
         ]
     );
-    assert_eq!(m.rows.len(), 2, "bad entries are still rows, so they are mapped");
+    assert_eq!(
+        m.rows.len(),
+        2,
+        "bad entries are still rows, so they are mapped"
+    );
 
     let m = read_str("version: 2\nwabas:\n- waba_id: '1'\n  numbers: []\n- 5\n- waba_id: '2'\n");
     assert_eq!(
@@ -155,8 +183,14 @@ fn structure_problems() {
 
 #[test]
 fn bad_files_are_one_error() {
-    assert!(matches!(err("# only a comment\n"), ManifestError::Empty { .. }));
-    assert!(matches!(err("- a\n- b\n"), ManifestError::NotAManifest { line: 1, .. }));
+    assert!(matches!(
+        err("# only a comment\n"),
+        ManifestError::Empty { .. }
+    ));
+    assert!(matches!(
+        err("- a\n- b\n"),
+        ManifestError::NotAManifest { line: 1, .. }
+    ));
     assert!(matches!(
         err("version: 1\nwabas: []\n"),
         ManifestError::NoRows { .. }
@@ -169,7 +203,11 @@ fn bad_files_are_one_error() {
 
 #[test]
 fn deep_nesting_is_refused() {
-    let deep = format!("version: 1\nwabas: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let deep = format!(
+        "version: 1\nwabas: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     let e = err(&deep);
     assert!(matches!(e, ManifestError::TooComplex { .. }), "{e}");
     let mut block = String::from("version: 1\nwabas:\n");
@@ -178,7 +216,13 @@ fn deep_nesting_is_refused() {
         block.push_str("- \n");
     }
     let e = err(&block);
-    assert!(matches!(e, ManifestError::TooComplex { .. } | ManifestError::Yaml { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ManifestError::TooComplex { .. } | ManifestError::Yaml { .. }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
