@@ -229,20 +229,26 @@ impl fmt::Display for Plan {
             } else {
                 tokens.join(", ")
             };
+            let time = if w.to_send == 0 {
+                "-".to_string()
+            } else {
+                human_duration(w.estimate)
+            };
             writeln!(
                 f,
                 "{:<id_w$}  {:>7}  {:>7}  {:>10}  {tokens}",
                 w.waba_id.as_str(),
                 w.to_send,
                 w.skipped,
-                human_duration(w.estimate),
+                time,
             )?;
         }
         writeln!(f)?;
         writeln!(
             f,
-            "Total: {} rows to send to {} WABA{}, {} skipped (already created)",
+            "Total: {} row{} to send to {} WABA{}, {} skipped (already created)",
             self.to_send,
+            if self.to_send == 1 { "" } else { "s" },
             self.wabas.len(),
             if self.wabas.len() == 1 { "" } else { "s" },
             self.skipped

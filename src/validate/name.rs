@@ -21,7 +21,10 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         f.error(
             Field::VerifiedName,
-            format!("`{name}` is {chars} characters long; Meta accepts {MIN_CHARS} to {MAX_CHARS}"),
+            format!(
+                "`{name}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
+                if chars == 1 { "" } else { "s" }
+            ),
         );
         return None;
     }

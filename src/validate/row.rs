@@ -166,7 +166,7 @@ impl RowChecker {
             }
             Verdict::NotValid { region } => {
                 let message = format!(
-                    "{shown} has a possible length but is not a valid number in +{cc} ({region}) (an unassigned or fictional range such as 555?)"
+                    "{shown} has a possible length but is not a valid number in +{cc} ({region}) (an unassigned range, or one reserved for fiction and tests?)"
                 );
                 if self.opts.strict_numbers {
                     f.error(Field::PhoneNumber, format!("{message}; --strict-numbers"));

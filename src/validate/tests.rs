@@ -58,7 +58,7 @@ fn every_problem_of_a_row_is_reported() {
             "m.csv:2: error: cc: `+44`: write the country code without `+` (`44`)",
             "m.csv:2: error: phone_number: `77-00/12` contains `/` (only digits, spaces, - . ( ) are allowed)",
             "m.csv:2: error: migrate_phone_number: `maybe` is not a boolean: true/false, 1/0 or yes/no",
-            "m.csv:2: error: verified_name: `A` is 1 characters long; Meta accepts 2 to 75",
+            "m.csv:2: error: verified_name: `A` is 1 character long; Meta accepts 2 to 75",
             "m.csv:2: error: token_env: `1BAD` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
         ]
     );
@@ -98,7 +98,7 @@ fn numbering_plan_errors_and_warnings() {
     assert_eq!(
         lines(&v),
         [
-            "m.csv:2: warning: phone_number: +1 5550100001 has a possible length but is not a valid number in +1 (US) (an unassigned or fictional range such as 555?)",
+            "m.csv:2: warning: phone_number: +1 5550100001 has a possible length but is not a valid number in +1 (US) (an unassigned range, or one reserved for fiction and tests?)",
             "m.csv:3: error: phone_number: +44 07912345678 is not a possible number for +44 (GB): it has 11 digits after the country code, numbers there have 7, 9 or 10 (drop the leading trunk prefix 0)",
             "m.csv:4: error: cc: `999` is not a country calling code in use",
             "m.csv:5: error: phone_number: +1 2530000 is only a local number in US: the area code is missing",
