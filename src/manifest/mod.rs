@@ -198,3 +198,7 @@ pub fn read_manifest_bytes(
     }
     Ok(manifest)
 }
+
+#[cfg(test)]
+#[path = "proptests.rs"]
+mod proptests;

@@ -77,13 +77,13 @@ pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
 /// stripped, anything else is an error.
 pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     let v = required(v, Field::PhoneNumber, f)?;
-    // A YAML float or negative number: its text is YAML's, not the user's
-    // (`1.5e3` became `1500.0`), so stripping `.` or `-` would invent digits.
+    // A YAML float or negative number (`1.5e3`, `-5`): stripping `.` or `-`
+    // would invent digits the user never meant.
     if v.from_integer && !is_digits(&v.text) {
         f.error(
             Field::PhoneNumber,
             format!(
-                "YAML read this value as the number {}, not as digits: put the value in quotes",
+                "YAML reads `{}` as a number, not as digits: put the value in quotes",
                 v.text
             ),
         );
@@ -129,9 +129,10 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
     let Some(v) = v else {
         return Some(false);
     };
-    match v.text.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" => Some(false),
+    let is = |word: &str| v.text.eq_ignore_ascii_case(word);
+    match () {
+        _ if is("true") || is("1") || is("yes") => Some(true),
+        _ if is("false") || is("0") || is("no") => Some(false),
         _ => {
             f.error(
                 field,

@@ -43,7 +43,7 @@ fn waba_id_digits_only_and_required() {
 #[test]
 fn yaml_numbers_get_a_hint_when_they_fail() {
     let v = RawValue {
-        text: "1500.0".into(),
+        text: "1.5e3".into(),
         from_integer: true,
     };
     let (_, d) = run(Some(v), waba_id);

@@ -28,9 +28,8 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
         );
         return None;
     }
-    let lower = name.to_lowercase();
     for brand in ["whatsapp", "facebook"] {
-        if lower.contains(brand) {
+        if contains_ignore_ascii_case(name, brand) {
             f.warning(
                 Field::VerifiedName,
                 format!(
@@ -39,11 +38,8 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
             );
         }
     }
-    let cased: Vec<char> = name
-        .chars()
-        .filter(|c| c.is_uppercase() || c.is_lowercase())
-        .collect();
-    if cased.len() >= MIN_LETTERS_FOR_CAPS && cased.iter().all(|c| c.is_uppercase()) {
+    let upper = name.chars().filter(|c| c.is_uppercase()).count();
+    if upper >= MIN_LETTERS_FOR_CAPS && !name.chars().any(char::is_lowercase) {
         f.warning(
             Field::VerifiedName,
             format!("`{name}` is all capitals: Meta's guidelines allow that only for acronyms"),
@@ -56,6 +52,13 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
         );
     }
     Some(Some(name.to_string()))
+}
+
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The blocks where emoji live (pictographs, emoticons, dingbats, flags, the

@@ -101,31 +101,35 @@ impl RowChecker {
         raw: &RawRow,
         f: &mut Findings,
     ) -> Option<PhoneNumber> {
-        let shown = format!("+{cc} {national}");
+        let shown = || format!("+{cc} {national}");
         let total = cc.len() + national.len();
         let mut ok = true;
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
-                format!("{shown} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}"),
+                format!("{} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}", shown()),
             );
             ok = false;
         } else {
-            ok &= self.plan(&cc, &national, &shown, f);
+            ok &= self.plan(&cc, &national, f);
         }
-        let phone = PhoneNumber::new_unchecked(cc, national);
-        if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
+        if let Some(first) = self.duplicates.see(format!("{cc}{national}"), &raw.source) {
             f.error(
                 Field::PhoneNumber,
-                format!("{shown} is already at {first}: a number belongs to one account"),
+                format!(
+                    "{} is already at {first}: a number belongs to one account",
+                    shown()
+                ),
             );
             ok = false;
         }
+        let phone = PhoneNumber::new_unchecked(cc, national);
         ok.then_some(phone)
     }
 
     /// The numbering-plan verdict, reported; `false` when it is an error.
-    fn plan(&mut self, cc: &str, national: &str, shown: &str, f: &mut Findings) -> bool {
+    fn plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
+        let shown = format_args!("+{cc} {national}");
         match self.telephony.check(cc, national) {
             Verdict::Valid => true,
             Verdict::UnknownCode => {

@@ -196,7 +196,7 @@ fn yaml_rows_validate_the_same_way() {
         lines(&v),
         [
             "m.yaml:6: error: phone_number: +44 7912345678 is already at m.yaml:5: a number belongs to one account",
-            "m.yaml:7: error: phone_number: YAML read this value as the number 1500.0, not as digits: put the value in quotes",
+            "m.yaml:7: error: phone_number: YAML reads `1.5e3` as a number, not as digits: put the value in quotes",
         ]
     );
 }

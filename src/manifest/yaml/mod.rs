@@ -14,9 +14,8 @@ mod tree;
 use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, RowProblem, Source};
 use crate::validate::{Diagnostic, Severity};
-use serde_saphyr::Spanned;
 use std::sync::Arc;
-use tree::Node;
+use tree::{Lined, Node};
 
 const TOP_KEYS: [&str; 3] = ["version", "defaults", "wabas"];
 const WABA_KEYS: [&str; 3] = ["waba_id", "token_env", "numbers"];
@@ -98,7 +97,7 @@ impl Reader {
             .push(RowProblem { rows, diagnostic });
     }
 
-    fn top(&mut self, entries: Vec<(Spanned<Node>, Spanned<Node>)>) {
+    fn top(&mut self, entries: Vec<(Lined<Node>, Lined<Node>)>) {
         let mut seen: Vec<(String, u32)> = Vec::new();
         let mut version_seen = false;
         let mut defaults = RawFields::default();
@@ -158,7 +157,7 @@ impl Reader {
                     "required: the list of WABAs and their numbers".into(),
                 ),
             ),
-            Some(Spanned {
+            Some(Lined {
                 value: Node::Seq(items),
                 ..
             }) => {
@@ -177,7 +176,7 @@ impl Reader {
         }
     }
 
-    fn defaults(&mut self, value: &Spanned<Node>) -> RawFields {
+    fn defaults(&mut self, value: &Lined<Node>) -> RawFields {
         let mut fields = RawFields::default();
         let Node::Map(entries) = &value.value else {
             if value.value != Node::Null {
@@ -218,7 +217,7 @@ impl Reader {
         fields
     }
 
-    fn waba(&mut self, item: Spanned<Node>, defaults: &RawFields) {
+    fn waba(&mut self, item: Lined<Node>, defaults: &RawFields) {
         let waba_line = line_of(&item);
         let Node::Map(entries) = item.value else {
             self.file_problem(
@@ -273,19 +272,14 @@ impl Reader {
                 "numbers".into(),
                 "required: the list of this WABA's numbers".into(),
             )),
-            Some(Spanned {
+            Some(Lined {
                 value: Node::Seq(items),
-                referenced,
-                ..
+                line,
             }) => {
                 if items.is_empty() {
                     self.file_problem(
                         Severity::Warning,
-                        (
-                            line_u32(referenced.line()),
-                            "numbers".into(),
-                            "this WABA lists no numbers".into(),
-                        ),
+                        (line, "numbers".into(), "this WABA lists no numbers".into()),
                     );
                 }
                 for n in items {
@@ -309,7 +303,7 @@ impl Reader {
         }
     }
 
-    fn number(&mut self, item: Spanned<Node>, base: &RawFields) {
+    fn number(&mut self, item: Lined<Node>, base: &RawFields) {
         let index = self.manifest.rows.len();
         let line = line_of(&item);
         let mut fields = base.clone();
@@ -365,7 +359,7 @@ impl Reader {
 /// The key's name as written (YAML keys are case-sensitive). `None`, after
 /// reporting, when the key is not a plain name or repeats an earlier one.
 fn checked_key(
-    key: &Spanned<Node>,
+    key: &Lined<Node>,
     seen: &mut Vec<(String, u32)>,
     mut report: impl FnMut(Problem),
 ) -> Option<String> {
@@ -388,7 +382,7 @@ fn checked_key(
 
 /// A field's value: a scalar, or nothing. Numbers become their digits
 /// (`from_integer`), booleans `true`/`false`.
-fn scalar(v: &Spanned<Node>) -> Result<Option<RawValue>, String> {
+fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
     let raw = |text: String, from_integer| {
         let text = text.trim().to_string();
         (!text.is_empty()).then_some(RawValue { text, from_integer })
@@ -411,12 +405,8 @@ fn describe(n: &Node) -> String {
     }
 }
 
-fn line_of<T>(s: &Spanned<T>) -> u32 {
-    line_u32(s.referenced.line())
-}
-
-fn line_u32(line: u64) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
+fn line_of<T>(s: &Lined<T>) -> u32 {
+    s.line
 }
 
 #[cfg(test)]
