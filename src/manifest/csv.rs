@@ -8,10 +8,11 @@ use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, Origin, RawRow, RawValue, RowProblem, Source};
 use crate::results::{COLUMNS as RESULT_COLUMNS, Status};
 use crate::validate::{Diagnostic, Severity};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What a header cell means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Column {
     Field(Field),
     /// Results-file identity and outcome columns.
@@ -223,6 +224,8 @@ fn read_header(header: &::csv::StringRecord, src: &Source) -> (Vec<Column>, Vec<
     known.retain(|c| Field::from_name(c).is_none());
     known.splice(0..0, Field::ALL.iter().map(|f| f.name()));
     let mut columns: Vec<Column> = Vec::with_capacity(header.len());
+    // First position of each column: a map, so a hostile header is not n².
+    let mut first_at: HashMap<Column, usize> = HashMap::new();
     for (i, cell) in header.iter().enumerate() {
         let name = cell.trim().to_lowercase();
         let column = Column::from_name(&name);
@@ -235,13 +238,14 @@ fn read_header(header: &::csv::StringRecord, src: &Source) -> (Vec<Column>, Vec<
             };
             error(cell.trim().to_string(), format!("unknown column{hint}"));
         } else if !matches!(column, Column::Unnamed | Column::Ignored)
-            && let Some(first) = columns.iter().position(|c| *c == column)
+            && let Some(&first) = first_at.get(&column)
         {
             error(
                 name.clone(),
                 format!("column given twice (columns {} and {})", first + 1, i + 1),
             );
         }
+        first_at.entry(column).or_insert(i);
         columns.push(column);
     }
     for f in REQUIRED {

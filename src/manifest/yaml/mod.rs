@@ -14,6 +14,7 @@ mod tree;
 use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, RowProblem, Source};
 use crate::validate::{Diagnostic, Severity};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tree::{Lined, Node};
 
@@ -98,7 +99,7 @@ impl Reader {
     }
 
     fn top(&mut self, entries: Vec<(Lined<Node>, Lined<Node>)>) {
-        let mut seen: Vec<(String, u32)> = Vec::new();
+        let mut seen = HashMap::new();
         let mut version_seen = false;
         let mut defaults = RawFields::default();
         let mut wabas = None;
@@ -191,7 +192,7 @@ impl Reader {
             }
             return fields;
         };
-        let mut seen = Vec::new();
+        let mut seen = HashMap::new();
         for (key, v) in entries {
             let Some(name) = checked_key(key, &mut seen, |p| self.file_problem(Severity::Error, p))
             else {
@@ -235,7 +236,7 @@ impl Reader {
         };
         let mut base = defaults.clone();
         let mut problems: Vec<Problem> = Vec::new();
-        let mut seen = Vec::new();
+        let mut seen = HashMap::new();
         let mut numbers = None;
         for (key, value) in entries {
             let Some(name) = checked_key(&key, &mut seen, |p| problems.push(p)) else {
@@ -310,7 +311,7 @@ impl Reader {
         let mut problems: Vec<Problem> = Vec::new();
         match item.value {
             Node::Map(entries) => {
-                let mut seen = Vec::new();
+                let mut seen = HashMap::new();
                 for (key, value) in entries {
                     let Some(name) = checked_key(&key, &mut seen, |p| problems.push(p)) else {
                         continue;
@@ -360,7 +361,7 @@ impl Reader {
 /// reporting, when the key is not a plain name or repeats an earlier one.
 fn checked_key(
     key: &Lined<Node>,
-    seen: &mut Vec<(String, u32)>,
+    seen: &mut HashMap<String, u32>,
     mut report: impl FnMut(Problem),
 ) -> Option<String> {
     let line = line_of(key);
@@ -372,11 +373,12 @@ fn checked_key(
         ));
         return None;
     };
-    if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+    // A map, not a list: a hostile entry with many keys must not cost n².
+    if let Some(first) = seen.get(&name) {
         report((line, name, format!("given twice (first at line {first})")));
         return None;
     }
-    seen.push((name.clone(), line));
+    seen.insert(name.clone(), line);
     Some(name)
 }
 
