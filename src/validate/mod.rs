@@ -163,7 +163,8 @@ pub struct ValidateOptions {
 pub struct Validation {
     pub rows: Vec<CheckedRow>,
     pub diagnostics: Vec<Diagnostic>,
-    file_errors: usize,
+    /// How many of the errors belong to the file rather than to a row.
+    pub file_errors: usize,
 }
 
 impl Validation {
