@@ -9,7 +9,22 @@ use assert_cmd::Command;
 fn in_fixtures(args: &[&str]) -> Command {
     let mut cmd = bin();
     cmd.current_dir(fixture("manifests")).args(args);
+    clear_tokens(&mut cmd);
     cmd
+}
+
+/// The token variables the fixtures and examples name: unset, whatever the
+/// developer's shell has, so "set"/"NOT SET" is deterministic.
+fn clear_tokens(cmd: &mut Command) {
+    for var in [
+        "CLIENT_A_TOKEN",
+        "AGENCY_TOKEN",
+        "CLIENT_LUMIERE_TOKEN",
+        "CLIENT_LOJA_TOKEN",
+        "CLIENT_SOL_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
 }
 
 /// Exit code, stdout, stderr lines.
@@ -179,6 +194,7 @@ fn bad_files_give_one_clear_error() {
 #[test]
 fn plan_shows_each_waba_and_never_a_token_value() {
     let mut cmd = bin();
+    clear_tokens(&mut cmd);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["plan", "examples/agency.yaml", "--rate-per-waba", "2/h"])
         .env("CLIENT_LUMIERE_TOKEN", "EAAsupersecretvalue123");
