@@ -76,10 +76,8 @@ fn print_snippets(v: &Validation, path: &Path) {
         let diag = miette::MietteDiagnostic::new(format!("{}: {}", d.field, d.message))
             .with_severity(severity)
             .with_label(miette::LabeledSpan::at(span, d.field.clone()));
-        let report = miette::Report::new(diag).with_source_code(miette::NamedSource::new(
-            d.source.file.to_string(),
-            text.clone(),
-        ));
+        let report = miette::Report::new(diag)
+            .with_source_code(miette::NamedSource::new(&d.source.file, text.clone()));
         let _ = handler.render_report(&mut out, report.as_ref());
     }
     let _ = write!(std::io::stderr().lock(), "{out}");
