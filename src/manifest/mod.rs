@@ -25,7 +25,10 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RawValue {
     pub text: String,
-    /// YAML gave it as an integer (leading zeros may have been lost).
+    /// YAML gave it as an unquoted number (an integer, or a float such as
+    /// `1.5e3`). The reader keeps the text exactly as written, so no leading
+    /// zero is lost; the flag lets validation explain why such a value is not
+    /// digits ("put it in quotes").
     pub from_integer: bool,
 }
 

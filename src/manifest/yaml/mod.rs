@@ -382,8 +382,9 @@ fn checked_key(
     Some(name)
 }
 
-/// A field's value: a scalar, or nothing. Numbers become their digits
-/// (`from_integer`), booleans `true`/`false`.
+/// A field's value: a scalar, or nothing. A plain scalar YAML would read as a
+/// number keeps its text as written and is marked `from_integer`; booleans
+/// become `true`/`false`.
 fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
     let raw = |text: String, from_integer| {
         let text = text.trim().to_string();
