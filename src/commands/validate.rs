@@ -4,7 +4,9 @@
 
 use crate::cli::ValidateArgs;
 use crate::exit::Exit;
-use crate::validate::{Severity, ValidateOptions, Validation, load_and_validate};
+use crate::validate::{
+    Severity, TOKEN_IN_MANIFEST, ValidateOptions, Validation, load_and_validate,
+};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -58,6 +60,13 @@ fn print_count(v: &Validation) {
 
 /// The first few problems drawn by miette with the manifest line they are on.
 fn print_snippets(v: &Validation, path: &Path) {
+    // A pasted token would be drawn with its line: draw nothing then.
+    if v.diagnostics
+        .iter()
+        .any(|d| d.message.starts_with(TOKEN_IN_MANIFEST))
+    {
+        return;
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return;
     };

@@ -152,16 +152,16 @@ pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option
     let t = v.text.as_str();
     // Meta tokens start with EAA and are long, and they are alphanumeric: a
     // pasted token would pass as a name, so catch it first and never echo it.
-    let looks_like_token = (t.starts_with("EAA") && t.len() >= 32) || t.len() > 64;
     let mut chars = t.chars();
     let valid = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let message = if looks_like_token {
-        "looks like an access token itself, not a variable name (value not shown): \
-         put the token in an environment variable and give that variable's name here"
-            .to_string()
+    let message = if looks_like_token(t) {
+        format!(
+            "{TOKEN_IN_MANIFEST}, not a variable name (value not shown): \
+             put the token in an environment variable and give that variable's name here"
+        )
     } else if valid {
         return Some(Some(EnvVarName::new_unchecked(t)));
     } else {
@@ -170,6 +170,14 @@ pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option
     f.error(Field::TokenEnv, message);
     None
 }
+
+/// Meta tokens start with EAA and are long; anything very long is suspect too.
+pub(super) fn looks_like_token(s: &str) -> bool {
+    (s.starts_with("EAA") && s.len() >= 32) || s.len() > 64
+}
+
+/// The message prefix of that error, so renderers can tell it apart.
+pub const TOKEN_IN_MANIFEST: &str = "looks like an access token itself";
 
 #[cfg(test)]
 #[path = "fields_tests.rs"]

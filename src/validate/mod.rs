@@ -5,6 +5,7 @@
 
 mod duplicates;
 mod fields;
+pub use fields::TOKEN_IN_MANIFEST;
 mod findings;
 mod name;
 mod row;

@@ -200,3 +200,19 @@ fn yaml_rows_validate_the_same_way() {
         ]
     );
 }
+
+#[test]
+fn a_token_pasted_into_token_env_never_reaches_the_results() {
+    let secret = "EAAGm0PX4ZCpsBAKZCdG3uqWZBZAsecretsecretsecret";
+    let v = validate_csv(
+        &format!("waba_id,cc,phone_number,token_env\n1,44,7912345678,{secret}\n"),
+        false,
+    );
+    let CheckedRow::Invalid(r) = &v.rows[0] else {
+        panic!()
+    };
+    assert_eq!(r.fields.token_env.as_ref().unwrap().text, "[redacted]");
+    assert!(!format!("{r:?}").contains("secret"));
+    assert!(!lines(&v).concat().contains("secret"));
+    assert!(v.diagnostics[0].message.starts_with(TOKEN_IN_MANIFEST));
+}
