@@ -71,6 +71,9 @@ pub struct PlanArgs {
     /// Numbers that are possible but not valid for their country are errors.
     #[arg(long)]
     pub strict_numbers: bool,
+    /// Environment variable holding the default access token (as for `run`); only whether it is set is shown.
+    #[arg(long, value_name = "NAME", default_value = "WABA_ACCESS_TOKEN")]
+    pub token_env: String,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -3,8 +3,17 @@
 //! The only way to get a [`ValidRow`] is through this module, so the sender can
 //! never see an unchecked number.
 
-use crate::manifest::Source;
+mod duplicates;
+mod fields;
+pub use fields::TOKEN_IN_MANIFEST;
+mod findings;
+mod name;
+mod row;
+mod telephony;
+
+use crate::manifest::{Manifest, ManifestError, Source};
 use std::fmt;
+use std::path::Path;
 
 /// A WABA id: digits only.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -137,3 +146,115 @@ impl fmt::Display for Diagnostic {
         )
     }
 }
+
+/// How strict validation is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Possible-but-not-valid numbers are errors, not warnings.
+    pub strict_numbers: bool,
+}
+
+/// The outcome of validating a manifest.
+///
+/// `rows` has one entry per manifest row, in manifest order. `diagnostics` holds
+/// every problem (the reader's and the rows'), sorted by line. An error that is
+/// not about a row (an unknown CSV column, a missing `version`) leaves every row
+/// as it is but makes the manifest invalid: see [`Validation::has_file_errors`].
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    pub rows: Vec<CheckedRow>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many of the errors belong to the file rather than to a row.
+    pub file_errors: usize,
+}
+
+impl Validation {
+    pub fn error_count(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    /// No error anywhere (warnings allowed).
+    pub fn is_valid(&self) -> bool {
+        self.error_count() == 0
+    }
+
+    /// Errors that belong to the file, not to a row: such a manifest cannot be
+    /// run even with `--skip-invalid`.
+    pub fn has_file_errors(&self) -> bool {
+        self.file_errors > 0
+    }
+
+    pub fn valid_rows(&self) -> impl Iterator<Item = &ValidRow> {
+        self.rows.iter().filter_map(|r| match r {
+            CheckedRow::Valid(v) => Some(v),
+            CheckedRow::Invalid(_) => None,
+        })
+    }
+
+    pub fn invalid_rows(&self) -> impl Iterator<Item = &InvalidRow> {
+        self.rows.iter().filter_map(|r| match r {
+            CheckedRow::Invalid(i) => Some(i),
+            CheckedRow::Valid(_) => None,
+        })
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// Check every row of a manifest and report every problem.
+pub fn validate(manifest: &Manifest, opts: &ValidateOptions) -> Validation {
+    let n = manifest.rows.len();
+    let mut diagnostics = manifest.diagnostics.clone();
+    let file_errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    // Reader problems: printed once, a reason on every row they concern.
+    let mut reader_errors: Vec<Vec<String>> = vec![Vec::new(); n];
+    for p in &manifest.row_problems {
+        let reason = format!("{}: {}", p.diagnostic.field, p.diagnostic.message);
+        for i in p.rows.clone() {
+            if let Some(r) = reader_errors.get_mut(i) {
+                r.push(reason.clone());
+            }
+        }
+        diagnostics.push(p.diagnostic.clone());
+    }
+    let mut checker = row::RowChecker {
+        opts: *opts,
+        telephony: telephony::Telephony::default(),
+        duplicates: duplicates::Duplicates::with_capacity(n),
+    };
+    let rows = manifest
+        .rows
+        .iter()
+        .zip(reader_errors)
+        .map(|(raw, errs)| checker.check(raw, errs, &mut diagnostics))
+        .collect();
+    // Stable: problems on one line keep the order of the checks.
+    diagnostics.sort_by_key(|d| d.source.line);
+    Validation {
+        rows,
+        diagnostics,
+        file_errors,
+    }
+}
+
+/// [`crate::manifest::read_manifest`] then [`validate`].
+pub fn load_and_validate(path: &Path, opts: &ValidateOptions) -> Result<Validation, ManifestError> {
+    let manifest = crate::manifest::read_manifest(path)?;
+    Ok(validate(&manifest, opts))
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,182 @@
+//! Unit tests of the CSV reader: columns, line numbers, results files, bad files.
+
+use super::super::{Format, ManifestError, read_manifest_bytes};
+use super::*;
+
+fn read_str(text: &str) -> Manifest {
+    read_manifest_bytes("m.csv", text.as_bytes(), Format::Csv).unwrap()
+}
+
+fn text(v: &Option<RawValue>) -> &str {
+    v.as_ref().map_or("", |v| v.text.as_str())
+}
+
+#[test]
+fn reads_columns_in_any_order_and_case() {
+    let m = read_str(" Phone_Number ,CC,WABA_ID,verified_name\n7700 900123,44,123, Acme \n");
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    assert_eq!(m.rows.len(), 1);
+    let r = &m.rows[0];
+    assert_eq!(r.row, 1);
+    assert_eq!(r.source.to_string(), "m.csv:2");
+    assert_eq!(text(&r.fields.phone_number), "7700 900123");
+    assert_eq!(text(&r.fields.cc), "44");
+    assert_eq!(text(&r.fields.waba_id), "123");
+    assert_eq!(text(&r.fields.verified_name), "Acme");
+    assert_eq!(r.fields.token_env, None, "absent column = absent");
+    assert!(r.origin.is_none());
+}
+
+#[test]
+fn empty_cells_are_absent() {
+    let m = read_str("waba_id,cc,phone_number,token_env\n1,44,7700900123,  \n");
+    assert_eq!(m.rows[0].fields.token_env, None);
+}
+
+#[test]
+fn lines_with_bom_crlf_blank_lines_and_multiline_fields() {
+    let csv = "\u{feff}waba_id,cc,phone_number,verified_name\r\n\
+               1,44,7700900123,A\r\n\
+               \r\n\
+               1,44,7700900124,\"two\r\nlines\"\r\n\
+               1,44,7700900125,C\r\n";
+    let m = read_str(csv);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let lines: Vec<u32> = m.rows.iter().map(|r| r.source.line).collect();
+    assert_eq!(lines, [2, 4, 6]);
+    let rows: Vec<u32> = m.rows.iter().map(|r| r.row).collect();
+    assert_eq!(rows, [1, 2, 3]);
+    assert_eq!(text(&m.rows[1].fields.verified_name), "two\r\nlines");
+}
+
+#[test]
+fn unknown_and_duplicate_columns_are_errors_at_the_header() {
+    let m = read_str("waba_id,cc,phone_number,verfied_name,colour,CC\n1,44,7700900123,A,red,44\n");
+    let d: Vec<String> = m.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        d,
+        [
+            "m.csv:1: error: verfied_name: unknown column (did you mean `verified_name`?)",
+            "m.csv:1: error: colour: unknown column",
+            "m.csv:1: error: cc: column given twice (columns 2 and 6)",
+        ]
+    );
+    assert_eq!(m.rows.len(), 1, "rows are still read and checked");
+}
+
+#[test]
+fn semicolon_header_gets_a_hint() {
+    let m = read_str("waba_id;cc;phone_number\n1;44;7700900123\n");
+    assert!(m.diagnostics[0].message.contains("separated by `;`"));
+}
+
+#[test]
+fn missing_required_column_is_reported_once() {
+    let m = read_str("waba_id,phone_numbr\n1,7700900123\n1,7700900124\n");
+    let d: Vec<String> = m.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        d,
+        [
+            "m.csv:1: error: phone_numbr: unknown column (did you mean `phone_number`?)",
+            "m.csv:1: error: cc: required column is missing",
+            "m.csv:1: error: phone_number: required column is missing",
+        ]
+    );
+    assert!(m.rows.is_empty());
+}
+
+#[test]
+fn wrong_field_count_makes_the_row_invalid() {
+    let m = read_str("waba_id,cc,phone_number\n1,44,7700900123\n1,44\n1,44,7700900125,x\n");
+    assert_eq!(m.rows.len(), 3);
+    let probs: Vec<(usize, String)> = m
+        .row_problems
+        .iter()
+        .map(|p| (p.rows.start, p.diagnostic.to_string()))
+        .collect();
+    assert_eq!(probs.len(), 2);
+    assert_eq!(probs[0].0, 1);
+    assert!(
+        probs[0]
+            .1
+            .starts_with("m.csv:3: error: record: has 2 fields but the header has 3")
+    );
+    assert_eq!(probs[1].0, 2);
+    assert!(
+        probs[1]
+            .1
+            .starts_with("m.csv:4: error: record: has 4 fields")
+    );
+}
+
+#[test]
+fn results_file_is_a_manifest() {
+    let header = crate::results::COLUMNS.join(",");
+    let csv = format!(
+        "{header}\n\
+         7,orig.yaml:12,1,44,7700900123,false,,Acme,,created,555,,,,,,200,1,2026-01-01T00:00:00Z\n\
+         8,orig.yaml:13,1,44,7700900124,false,,Acme,,failed,,131000,,,boom,,400,5,2026-01-01T00:00:00Z\n"
+    );
+    let m = read_str(&csv);
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    assert!(m.row_problems.is_empty(), "{:?}", m.row_problems);
+    let o = m.rows[0].origin.as_ref().unwrap();
+    assert_eq!(
+        (o.row, o.source.as_str(), o.status.as_str()),
+        (7, "orig.yaml:12", "created")
+    );
+    assert_eq!(o.phone_number_id.as_deref(), Some("555"));
+    let o = m.rows[1].origin.as_ref().unwrap();
+    assert_eq!((o.row, o.status.as_str()), (8, "failed"));
+    assert_eq!(o.phone_number_id, None);
+    assert_eq!(m.rows[1].source.to_string(), "m.csv:3");
+}
+
+#[test]
+fn results_file_with_bad_row_or_status() {
+    let m = read_str("row,source,status,waba_id,cc,phone_number\nx,a:1,done,1,44,7700900123\n");
+    let d: Vec<String> = m
+        .row_problems
+        .iter()
+        .map(|p| p.diagnostic.to_string())
+        .collect();
+    assert_eq!(
+        d,
+        [
+            "m.csv:2: error: row: `x` is not a row number (a positive whole number)",
+            "m.csv:2: error: status: `done` is not one of created, failed, invalid, skipped",
+        ]
+    );
+}
+
+#[test]
+fn value_in_unnamed_column_is_an_error_and_blank_one_is_not() {
+    let m = read_str("waba_id,cc,phone_number,\n1,44,7700900123,\n1,44,7700900124,oops\n");
+    assert_eq!(m.row_problems.len(), 1);
+    assert_eq!(m.row_problems[0].rows, 1..2);
+    assert_eq!(m.row_problems[0].diagnostic.field, "column 4");
+}
+
+#[test]
+fn unterminated_quote_is_one_error_at_its_line() {
+    let e = read_manifest_bytes(
+        "m.csv",
+        b"waba_id,cc,phone_number\n1,44,7700900123\n1,\"44,7700900124\n1,44,7700900125\n",
+        Format::Csv,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "m.csv:3: broken CSV: a quoted field opens here and is never closed"
+    );
+    // A quote inside an unquoted field is literal, as in csv-core.
+    let m = read_str("waba_id,cc,phone_number,verified_name\n1,44,7700900123,12\" Pizza\n");
+    assert_eq!(text(&m.rows[0].fields.verified_name), "12\" Pizza");
+}
+
+#[test]
+fn header_only_is_one_error() {
+    let e = read_manifest_bytes("m.csv", b"waba_id,cc,phone_number\n", Format::Csv).unwrap_err();
+    assert!(matches!(e, ManifestError::NoRows { .. }));
+    assert_eq!(e.to_string(), "m.csv: the CSV has a header but no rows");
+}

@@ -1,0 +1,184 @@
+//! Structural checks of single fields (SPEC section 1): presence, digits, the
+//! country code, the national number's allowed punctuation, booleans, variable
+//! names. Each returns the clean value, or `None` after reporting why not.
+
+use super::findings::Findings;
+use super::{EnvVarName, WabaId};
+use crate::manifest::{Field, RawValue};
+
+/// What YAML did to a value written without quotes, when that explains the error.
+fn yaml_hint(v: &RawValue) -> &'static str {
+    if v.from_integer {
+        " (YAML read it as a number: put the value in quotes)"
+    } else {
+        ""
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn required<'v>(v: Option<&'v RawValue>, field: Field, f: &mut Findings) -> Option<&'v RawValue> {
+    if v.is_none() {
+        f.error(field, "required".into());
+    }
+    v
+}
+
+/// An id made of digits only (`waba_id`, `preverified_id`).
+fn digits(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
+    if is_digits(&v.text) {
+        Some(v.text.clone())
+    } else {
+        f.error(
+            field,
+            format!("`{}` is not an id: digits only{}", v.text, yaml_hint(v)),
+        );
+        None
+    }
+}
+
+pub(super) fn waba_id(v: Option<&RawValue>, f: &mut Findings) -> Option<WabaId> {
+    let v = required(v, Field::WabaId, f)?;
+    digits(v, Field::WabaId, f).map(WabaId::new_unchecked)
+}
+
+pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<String>> {
+    match v {
+        None => Some(None),
+        Some(v) => digits(v, Field::PreverifiedId, f).map(Some),
+    }
+}
+
+/// `cc`: 1–3 digits, no `+`, no leading zero (no calling code starts with 0).
+pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
+    let v = required(v, Field::Cc, f)?;
+    let t = v.text.as_str();
+    let problem = if let Some(rest) = t.strip_prefix('+') {
+        format!("`{t}`: write the country code without `+` (`{rest}`)")
+    } else if !is_digits(t) {
+        format!("`{t}` is not a country code: 1 to 3 digits{}", yaml_hint(v))
+    } else if t.len() > 3 {
+        format!(
+            "`{t}` is not a country code: 1 to 3 digits, got {}",
+            t.len()
+        )
+    } else if t.starts_with('0') {
+        format!("`{t}` is not a country code: none starts with 0")
+    } else {
+        return Some(t.to_string());
+    };
+    f.error(Field::Cc, problem);
+    None
+}
+
+/// `phone_number`: the national number; spaces, `-`, `.`, `(`, `)` are
+/// stripped, anything else is an error.
+pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
+    let v = required(v, Field::PhoneNumber, f)?;
+    // A YAML float or negative number (`1.5e3`, `-5`): stripping `.` or `-`
+    // would invent digits the user never meant.
+    if v.from_integer && !is_digits(&v.text) {
+        f.error(
+            Field::PhoneNumber,
+            format!(
+                "YAML reads `{}` as a number, not as digits: put the value in quotes",
+                v.text
+            ),
+        );
+        return None;
+    }
+    let mut national = String::with_capacity(v.text.len());
+    let mut bad: Vec<char> = Vec::new();
+    for c in v.text.chars() {
+        match c {
+            '0'..='9' => national.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ if !bad.contains(&c) => bad.push(c),
+            _ => {}
+        }
+    }
+    if !bad.is_empty() {
+        let list: Vec<String> = bad.iter().map(|c| format!("`{c}`")).collect();
+        let hint = if bad.contains(&'+') {
+            ": give the national number here and the country code in `cc`"
+        } else {
+            " (only digits, spaces, - . ( ) are allowed)"
+        };
+        f.error(
+            Field::PhoneNumber,
+            format!(
+                "`{}` contains {}{hint}{}",
+                v.text,
+                list.join(", "),
+                yaml_hint(v)
+            ),
+        );
+        return None;
+    }
+    if national.is_empty() {
+        f.error(Field::PhoneNumber, format!("`{}` has no digits", v.text));
+        return None;
+    }
+    Some(national)
+}
+
+/// `migrate_phone_number`: true/false, 1/0, yes/no (any case); absent = false.
+pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> Option<bool> {
+    let Some(v) = v else {
+        return Some(false);
+    };
+    let is = |word: &str| v.text.eq_ignore_ascii_case(word);
+    match () {
+        _ if is("true") || is("1") || is("yes") => Some(true),
+        _ if is("false") || is("0") || is("no") => Some(false),
+        _ => {
+            f.error(
+                field,
+                format!("`{}` is not a boolean: true/false, 1/0 or yes/no", v.text),
+            );
+            None
+        }
+    }
+}
+
+/// `token_env`: the *name* of a variable, `[A-Za-z_][A-Za-z0-9_]*`. A value that
+/// looks like a token itself is never echoed back.
+pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
+    let Some(v) = v else {
+        return Some(None);
+    };
+    let t = v.text.as_str();
+    // Meta tokens start with EAA and are long, and they are alphanumeric: a
+    // pasted token would pass as a name, so catch it first and never echo it.
+    let mut chars = t.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let message = if looks_like_token(t) {
+        format!(
+            "{TOKEN_IN_MANIFEST}, not a variable name (value not shown): \
+             put the token in an environment variable and give that variable's name here"
+        )
+    } else if valid {
+        return Some(Some(EnvVarName::new_unchecked(t)));
+    } else {
+        format!("`{t}` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+    };
+    f.error(Field::TokenEnv, message);
+    None
+}
+
+/// Meta tokens start with EAA and are long; anything very long is suspect too.
+pub(super) fn looks_like_token(s: &str) -> bool {
+    (s.starts_with("EAA") && s.len() >= 32) || s.len() > 64
+}
+
+/// The message prefix of that error, so renderers can tell it apart.
+pub const TOKEN_IN_MANIFEST: &str = "looks like an access token itself";
+
+#[cfg(test)]
+#[path = "fields_tests.rs"]
+mod tests;

@@ -1,0 +1,206 @@
+//! Checking one row: every field, then the number as a whole (E.164 length,
+//! numbering plan, duplicates). Every problem is reported, not only the first.
+
+use super::duplicates::Duplicates;
+use super::findings::Findings;
+use super::telephony::{Telephony, Verdict};
+use super::{
+    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, fields, name,
+};
+use crate::manifest::{Field, RawRow};
+
+/// E.164: at most 15 digits, country code included.
+const E164_MAX_DIGITS: usize = 15;
+
+/// The state shared by all rows of one validation run.
+pub(super) struct RowChecker {
+    pub(super) opts: ValidateOptions,
+    pub(super) telephony: Telephony,
+    pub(super) duplicates: Duplicates,
+}
+
+impl RowChecker {
+    /// `reader_errors`: reasons the reader already reported for this row.
+    pub(super) fn check(
+        &mut self,
+        raw: &RawRow,
+        reader_errors: Vec<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> CheckedRow {
+        let mut f = Findings::new(&raw.source, diagnostics);
+        let r = &raw.fields;
+        let waba_id = fields::waba_id(r.waba_id.as_ref(), &mut f);
+        let cc = fields::cc(r.cc.as_ref(), &mut f);
+        let national = fields::phone_number(r.phone_number.as_ref(), &mut f);
+        let phone = match (cc, national) {
+            (Some(cc), Some(national)) => self.number(cc, national, raw, &mut f),
+            _ => None,
+        };
+        let migrate = fields::boolean(
+            r.migrate_phone_number.as_ref(),
+            Field::MigratePhoneNumber,
+            &mut f,
+        );
+        let preverified_id = fields::preverified_id(r.preverified_id.as_ref(), &mut f);
+        let verified_name = name::verified_name(r.verified_name.as_ref(), &mut f);
+        let token_env = fields::token_env(r.token_env.as_ref(), &mut f);
+        for reason in reader_errors {
+            f.reader_error(reason);
+        }
+
+        let id = match &raw.origin {
+            // A results file re-run keeps the identity the row had there.
+            Some(o) => RowId {
+                row: o.row,
+                source: o.source.clone(),
+            },
+            None => RowId {
+                row: raw.row,
+                source: raw.source.to_string(),
+            },
+        };
+        match (
+            f.errors.is_empty(),
+            waba_id,
+            phone,
+            migrate,
+            preverified_id,
+            verified_name,
+            token_env,
+        ) {
+            (
+                true,
+                Some(waba_id),
+                Some(phone),
+                Some(migrate_phone_number),
+                Some(preverified_id),
+                Some(verified_name),
+                Some(token_env),
+            ) => CheckedRow::Valid(ValidRow {
+                id,
+                waba_id,
+                phone,
+                migrate_phone_number,
+                preverified_id,
+                verified_name,
+                token_env,
+            }),
+            _ => {
+                let mut fields = raw.fields.clone();
+                // The results file shows invalid rows as written: never a token.
+                if let Some(t) = &mut fields.token_env
+                    && fields::looks_like_token(&t.text)
+                {
+                    t.text = "[redacted]".into();
+                }
+                CheckedRow::Invalid(InvalidRow {
+                    id,
+                    fields,
+                    reasons: f.errors,
+                })
+            }
+        }
+    }
+
+    /// The whole number: length bound, numbering plan, duplicates.
+    fn number(
+        &mut self,
+        cc: String,
+        national: String,
+        raw: &RawRow,
+        f: &mut Findings,
+    ) -> Option<PhoneNumber> {
+        let shown = || format!("+{cc} {national}");
+        let total = cc.len() + national.len();
+        let mut ok = true;
+        if total > E164_MAX_DIGITS {
+            f.error(
+                Field::PhoneNumber,
+                format!("{} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}", shown()),
+            );
+            ok = false;
+        } else {
+            ok &= self.plan(&cc, &national, f);
+        }
+        if let Some(first) = self.duplicates.see(format!("{cc}{national}"), &raw.source) {
+            f.error(
+                Field::PhoneNumber,
+                format!(
+                    "{} is already at {first}: a number belongs to one account",
+                    shown()
+                ),
+            );
+            ok = false;
+        }
+        let phone = PhoneNumber::new_unchecked(cc, national);
+        ok.then_some(phone)
+    }
+
+    /// The numbering-plan verdict, reported; `false` when it is an error.
+    fn plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
+        let shown = format_args!("+{cc} {national}");
+        match self.telephony.check(cc, national) {
+            Verdict::Valid => true,
+            Verdict::UnknownCode => {
+                f.error(
+                    Field::Cc,
+                    format!("`{cc}` is not a country calling code in use"),
+                );
+                false
+            }
+            Verdict::LocalOnly { region } => {
+                f.error(
+                    Field::PhoneNumber,
+                    format!("{shown} is only a local number in {region}: the area code is missing"),
+                );
+                false
+            }
+            Verdict::Impossible {
+                region,
+                lengths,
+                extra_prefix,
+            } => {
+                let hint = match extra_prefix {
+                    Some(p) if p == cc => {
+                        format!(" (it seems to start with the country code: drop the leading {p})")
+                    }
+                    Some(p) => format!(" (drop the leading trunk prefix {p})"),
+                    None => String::new(),
+                };
+                f.error(
+                    Field::PhoneNumber,
+                    format!(
+                        "{shown} is not a possible number for +{cc} ({region}): it has {} digits after the country code, numbers there have {}{hint}",
+                        national.len(),
+                        list_lengths(&lengths)
+                    ),
+                );
+                false
+            }
+            Verdict::NotValid { region } => {
+                let message = format!(
+                    "{shown} has a possible length but is not a valid number in +{cc} ({region}) (an unassigned range, or one reserved for fiction and tests?)"
+                );
+                if self.opts.strict_numbers {
+                    f.error(Field::PhoneNumber, format!("{message}; --strict-numbers"));
+                    false
+                } else {
+                    f.warning(Field::PhoneNumber, message);
+                    true
+                }
+            }
+        }
+    }
+}
+
+/// `[9, 10]` → "9 or 10".
+fn list_lengths(lengths: &[u16]) -> String {
+    match lengths {
+        [] => "no known length".into(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(u16::to_string).collect();
+            format!("{} or {last}", init.join(", "))
+        }
+    }
+}

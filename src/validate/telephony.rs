@@ -1,0 +1,351 @@
+//! Telephony checks against libphonenumber's numbering-plan metadata (the
+//! `phonenumber` crate's data), on the exact digits that will be sent.
+//!
+//! Why not `phonenumber::parse` + `is_valid`: parsing strips a national trunk
+//! prefix (`07700…` → `7700…`) and so would bless digits that are not what goes
+//! to Meta; and its regexes live in a 100-entry LRU shared by all countries,
+//! which thrashes (recompiling) on manifests spanning many countries. Here the
+//! same rules as libphonenumber's `isPossibleNumber`/`isValidNumber` are applied
+//! with full-match regexes compiled once per region, on first use.
+
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use regex::{Regex, RegexBuilder};
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+/// What the metadata says about `+{cc}{national}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Possible and valid (matches a number type of a region).
+    Valid,
+    /// Right length but no region's ranges contain it (fictional 555, unassigned).
+    NotValid { region: String },
+    /// Only diallable inside an area: the area code is missing.
+    LocalOnly { region: String },
+    /// Wrong length for the country.
+    Impossible {
+        region: String,
+        lengths: Vec<u16>,
+        /// The digits seem to carry a trunk prefix or the country code: without
+        /// these leading digits the length would be right.
+        extra_prefix: Option<String>,
+    },
+    /// No country uses this calling code.
+    UnknownCode,
+}
+
+/// The checker; owns the compiled regexes, so build one per validation run.
+#[derive(Default)]
+pub(super) struct Telephony {
+    codes: HashMap<u16, Option<Code>>,
+}
+
+/// The regions sharing one calling code, the main one first (as libphonenumber
+/// orders them).
+struct Code {
+    regions: Vec<Region>,
+    /// The main region's possible lengths of a full national number, and those
+    /// possible only locally (without an area code).
+    lengths: Vec<u16>,
+    local_lengths: Vec<u16>,
+}
+
+struct Region {
+    meta: &'static Metadata,
+    leading_digits: OnceCell<Option<Regex>>,
+    /// General description first, then every number type.
+    descriptors: Vec<Lazy>,
+}
+
+struct Lazy {
+    desc: &'static Descriptor,
+    regex: OnceCell<Option<Regex>>,
+}
+
+impl Lazy {
+    /// libphonenumber's `isNumberMatchingDesc`: right length and a full match.
+    fn matches(&self, national: &str) -> bool {
+        let lengths = self.desc.possible_length();
+        if !lengths.is_empty() && !lengths.iter().any(|&l| usize::from(l) == national.len()) {
+            return false;
+        }
+        self.regex
+            .get_or_init(|| compile(self.desc.national_number().as_str(), true))
+            .as_ref()
+            .is_some_and(|r| r.is_match(national))
+    }
+}
+
+/// Compile a metadata pattern (written with insignificant whitespace).
+/// `None` only if the bundled data were broken: then nothing matches it.
+fn compile(pattern: &str, full: bool) -> Option<Regex> {
+    let src = if full {
+        format!("^(?:{pattern})$")
+    } else {
+        format!("^(?:{pattern})")
+    };
+    RegexBuilder::new(&src).ignore_whitespace(true).build().ok()
+}
+
+impl Region {
+    fn new(meta: &'static Metadata) -> Region {
+        let d = meta.descriptors();
+        let mut descriptors = vec![Lazy::new(d.general())];
+        // The order of libphonenumber's getNumberType; only "any type" matters here.
+        let types = [
+            d.premium_rate(),
+            d.toll_free(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+            d.fixed_line(),
+            d.mobile(),
+        ];
+        descriptors.extend(types.into_iter().flatten().map(Lazy::new));
+        Region {
+            meta,
+            leading_digits: OnceCell::new(),
+            descriptors,
+        }
+    }
+
+    /// libphonenumber's `getNumberType(...) != UNKNOWN`.
+    fn has_type(&self, national: &str) -> bool {
+        let Some((general, types)) = self.descriptors.split_first() else {
+            return false;
+        };
+        general.matches(national) && types.iter().any(|t| t.matches(national))
+    }
+
+    fn leading_digits_match(&self, national: &str) -> Option<bool> {
+        let pattern = self.meta.leading_digits()?;
+        Some(
+            self.leading_digits
+                .get_or_init(|| compile(pattern.as_str(), false))
+                .as_ref()
+                .is_some_and(|r| r.is_match(national)),
+        )
+    }
+}
+
+impl Lazy {
+    fn new(desc: &'static Descriptor) -> Lazy {
+        Lazy {
+            desc,
+            regex: OnceCell::new(),
+        }
+    }
+}
+
+impl Code {
+    fn load(code: u16) -> Option<Code> {
+        let mut metas = DATABASE.by_code(&code)?;
+        // Main country first, the others in the data's order.
+        metas.sort_by_key(|m| !m.is_main_country_for_code());
+        let (lengths, local_lengths) = metas.first().map(|m| lengths_of(m)).unwrap_or_default();
+        Some(Code {
+            regions: metas.into_iter().map(Region::new).collect(),
+            lengths,
+            local_lengths,
+        })
+    }
+
+    fn main(&self) -> Option<&Region> {
+        self.regions.first()
+    }
+}
+
+/// The general description's lengths. The bundled data leave them empty, and
+/// libphonenumber's metadata builder derives them the same way: the union of
+/// the number types' lengths (local-only ones excluding full lengths).
+fn lengths_of(meta: &Metadata) -> (Vec<u16>, Vec<u16>) {
+    let d = meta.descriptors();
+    let mut lengths = d.general().possible_length().to_vec();
+    let mut local = d.general().possible_local_length().to_vec();
+    if lengths.is_empty() {
+        let types = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        for t in types.into_iter().flatten() {
+            lengths.extend_from_slice(t.possible_length());
+            local.extend_from_slice(t.possible_local_length());
+        }
+    }
+    lengths.sort_unstable();
+    lengths.dedup();
+    local.sort_unstable();
+    local.dedup();
+    local.retain(|l| !lengths.contains(l));
+    (lengths, local)
+}
+
+/// libphonenumber's `testNumberLength` for the main region.
+enum Length {
+    Possible,
+    LocalOnly,
+    Impossible,
+}
+
+fn test_length(code: &Code, len: usize) -> Length {
+    let has = |ls: &[u16]| ls.iter().any(|&l| usize::from(l) == len);
+    if has(&code.local_lengths) {
+        Length::LocalOnly
+    } else if has(&code.lengths) {
+        Length::Possible
+    } else {
+        Length::Impossible
+    }
+}
+
+impl Telephony {
+    /// `cc` and `national` are already checked digits (cc 1–3 digits).
+    pub(super) fn check(&mut self, cc: &str, national: &str) -> Verdict {
+        let Ok(code) = cc.parse::<u16>() else {
+            return Verdict::UnknownCode;
+        };
+        let Some(code) = self.codes.entry(code).or_insert_with(|| Code::load(code)) else {
+            return Verdict::UnknownCode;
+        };
+        let Some(main) = code.main() else {
+            return Verdict::UnknownCode;
+        };
+        let region = main.meta.id().to_string();
+        match test_length(code, national.len()) {
+            Length::LocalOnly => return Verdict::LocalOnly { region },
+            Length::Impossible => {
+                let possible =
+                    |rest: &str| matches!(test_length(code, rest.len()), Length::Possible);
+                let trunk = main.meta.national_prefix().unwrap_or_default();
+                let extra_prefix = [trunk, cc]
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .find(|p| national.strip_prefix(p).is_some_and(possible))
+                    .map(str::to_string);
+                return Verdict::Impossible {
+                    region,
+                    lengths: code.lengths.clone(),
+                    extra_prefix,
+                };
+            }
+            Length::Possible => {}
+        }
+        // libphonenumber's getRegionCodeForNumberFromRegionList + isValidNumberForRegion.
+        for r in &code.regions {
+            let valid = match r.leading_digits_match(national) {
+                Some(true) => r.has_type(national),
+                Some(false) => continue,
+                None if r.has_type(national) => true,
+                None => continue,
+            };
+            return if valid {
+                Verdict::Valid
+            } else {
+                Verdict::NotValid { region }
+            };
+        }
+        Verdict::NotValid { region }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(cc: &str, national: &str) -> Verdict {
+        Telephony::default().check(cc, national)
+    }
+
+    #[test]
+    fn valid_numbers_of_several_countries() {
+        for (cc, n) in [
+            ("1", "6502530000"),  // US
+            ("1", "6135550123"),  // CA, a region behind the main one
+            ("44", "7912345678"), // GB mobile
+            ("39", "0236618300"), // IT keeps its leading 0
+            ("33", "612345678"),  // FR mobile
+            ("49", "15123456789"),
+            ("91", "9876543210"),
+            ("55", "11987654321"),
+            ("800", "12345678"), // non-geographic
+        ] {
+            assert_eq!(check(cc, n), Verdict::Valid, "+{cc} {n}");
+        }
+    }
+
+    #[test]
+    fn possible_but_not_valid_is_not_valid() {
+        // The fictional 555-01xx range: right length, no assigned type.
+        assert!(matches!(
+            check("1", "5550100001"),
+            Verdict::NotValid { region } if region == "US"
+        ));
+        assert!(matches!(
+            check("44", "4012345678"),
+            Verdict::NotValid { .. }
+        ));
+        // Ofcom's range for drama, as in SPEC's example.
+        assert!(matches!(
+            check("44", "7700900123"),
+            Verdict::NotValid { .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_length_is_impossible() {
+        match check("44", "791234567890") {
+            Verdict::Impossible {
+                region,
+                lengths,
+                extra_prefix,
+            } => {
+                assert_eq!(region, "GB");
+                assert!(lengths.contains(&10));
+                assert_eq!(extra_prefix, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check("1", "650253000012"),
+            Verdict::Impossible { .. }
+        ));
+    }
+
+    #[test]
+    fn trunk_prefix_and_country_code_are_spotted() {
+        assert!(matches!(
+            check("44", "07912345678"),
+            Verdict::Impossible { extra_prefix: Some(p), .. } if p == "0"
+        ));
+        assert!(matches!(
+            check("44", "447912345678"),
+            Verdict::Impossible { extra_prefix: Some(p), .. } if p == "44"
+        ));
+    }
+
+    #[test]
+    fn local_only_and_unknown_codes() {
+        assert!(matches!(check("1", "2530000"), Verdict::LocalOnly { .. }));
+        assert_eq!(check("999", "12345678"), Verdict::UnknownCode);
+        assert_eq!(check("0", "12345678"), Verdict::UnknownCode);
+    }
+
+    #[test]
+    fn regexes_are_compiled_once_per_region() {
+        let mut t = Telephony::default();
+        assert_eq!(t.check("44", "7912345678"), Verdict::Valid);
+        assert_eq!(t.check("44", "7912345679"), Verdict::Valid);
+        assert_eq!(t.codes.len(), 1);
+    }
+}

@@ -1,0 +1,218 @@
+//! Tests of whole-manifest validation: rows, every problem at once, numbering
+//! plan, duplicates, ordering, results-file identity.
+
+use super::*;
+use crate::manifest::{Format, read_manifest_bytes};
+
+fn validate_csv(text: &str, strict: bool) -> Validation {
+    let m = read_manifest_bytes("m.csv", text.as_bytes(), Format::Csv).unwrap();
+    validate(
+        &m,
+        &ValidateOptions {
+            strict_numbers: strict,
+        },
+    )
+}
+
+fn lines(v: &Validation) -> Vec<String> {
+    v.diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+const HEADER: &str =
+    "waba_id,cc,phone_number,migrate_phone_number,preverified_id,verified_name,token_env\n";
+
+#[test]
+fn a_good_row_becomes_a_valid_row() {
+    let v = validate_csv(
+        &format!("{HEADER}102290129340398,44,7912 345678,yes,42, Acme Support ,CLIENT_A_TOKEN\n"),
+        false,
+    );
+    assert_eq!(lines(&v), Vec::<String>::new());
+    assert!(v.is_valid());
+    let CheckedRow::Valid(r) = &v.rows[0] else {
+        panic!("{:?}", v.rows[0]);
+    };
+    assert_eq!(
+        r.id,
+        RowId {
+            row: 1,
+            source: "m.csv:2".into()
+        }
+    );
+    assert_eq!(r.waba_id.as_str(), "102290129340398");
+    assert_eq!((r.phone.cc(), r.phone.national()), ("44", "7912345678"));
+    assert_eq!(r.phone.e164_digits(), "447912345678");
+    assert!(r.migrate_phone_number);
+    assert_eq!(r.preverified_id.as_deref(), Some("42"));
+    assert_eq!(r.verified_name.as_deref(), Some("Acme Support"));
+    assert_eq!(r.token_env.as_ref().unwrap().as_str(), "CLIENT_A_TOKEN");
+}
+
+#[test]
+fn every_problem_of_a_row_is_reported() {
+    let v = validate_csv(&format!("{HEADER}12x,+44,77-00/12,maybe,,A,1BAD\n"), false);
+    assert_eq!(
+        lines(&v),
+        [
+            "m.csv:2: error: waba_id: `12x` is not an id: digits only",
+            "m.csv:2: error: cc: `+44`: write the country code without `+` (`44`)",
+            "m.csv:2: error: phone_number: `77-00/12` contains `/` (only digits, spaces, - . ( ) are allowed)",
+            "m.csv:2: error: migrate_phone_number: `maybe` is not a boolean: true/false, 1/0 or yes/no",
+            "m.csv:2: error: verified_name: `A` is 1 character long; Meta accepts 2 to 75",
+            "m.csv:2: error: token_env: `1BAD` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+        ]
+    );
+    let CheckedRow::Invalid(r) = &v.rows[0] else {
+        panic!()
+    };
+    assert_eq!(r.reasons.len(), 6);
+    assert!(r.reasons[0].starts_with("waba_id: `12x`"));
+    assert_eq!(r.fields.cc.as_ref().unwrap().text, "+44", "kept as written");
+    assert_eq!(v.error_count(), 6);
+    assert!(!v.is_valid());
+}
+
+#[test]
+fn e164_bound_is_fifteen_digits() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number\n1,44,79123456789012\n1,44,791234567890\n",
+        false,
+    );
+    assert_eq!(
+        v.diagnostics[0].to_string(),
+        "m.csv:2: error: phone_number: +44 79123456789012 has 16 digits with the country code; E.164 allows at most 15"
+    );
+    // 14 digits: within E.164, but not a possible GB length.
+    assert!(
+        v.diagnostics[1]
+            .message
+            .contains("not a possible number for +44 (GB)")
+    );
+    assert_eq!(v.error_count(), 2);
+}
+
+#[test]
+fn numbering_plan_errors_and_warnings() {
+    let csv = "waba_id,cc,phone_number\n1,1,5550100001\n1,44,07912345678\n1,999,12345678\n1,1,2530000\n1,1,6502530000\n";
+    let v = validate_csv(csv, false);
+    assert_eq!(
+        lines(&v),
+        [
+            "m.csv:2: warning: phone_number: +1 5550100001 has a possible length but is not a valid number in +1 (US) (an unassigned range, or one reserved for fiction and tests?)",
+            "m.csv:3: error: phone_number: +44 07912345678 is not a possible number for +44 (GB): it has 11 digits after the country code, numbers there have 7, 9 or 10 (drop the leading trunk prefix 0)",
+            "m.csv:4: error: cc: `999` is not a country calling code in use",
+            "m.csv:5: error: phone_number: +1 2530000 is only a local number in US: the area code is missing",
+        ]
+    );
+    assert!(
+        matches!(v.rows[0], CheckedRow::Valid(_)),
+        "a warning keeps the row"
+    );
+    assert!(matches!(v.rows[4], CheckedRow::Valid(_)));
+    assert_eq!((v.error_count(), v.warning_count()), (3, 1));
+
+    let strict = validate_csv(csv, true);
+    assert!(matches!(strict.rows[0], CheckedRow::Invalid(_)));
+    assert_eq!(strict.diagnostics[0].severity, Severity::Error);
+    assert!(
+        strict.diagnostics[0]
+            .message
+            .ends_with("; --strict-numbers")
+    );
+}
+
+#[test]
+fn duplicates_are_errors_on_every_later_row() {
+    let csv = "waba_id,cc,phone_number\n1,44,7912345678\n2,44,7912 345 679\n3,44,(7912) 345678\n4,4,47912345678\n";
+    let v = validate_csv(csv, false);
+    assert!(
+        matches!(v.rows[0], CheckedRow::Valid(_)),
+        "the first stays valid"
+    );
+    assert!(matches!(v.rows[1], CheckedRow::Valid(_)));
+    let dup = |line| {
+        format!(
+            "m.csv:{line}: error: phone_number: +44 7912345678 is already at m.csv:2: a number belongs to one account"
+        )
+    };
+    assert_eq!(lines(&v)[0], dup(4));
+    // `4` + `47912345678` is the same E.164 number.
+    assert!(lines(&v).iter().any(|l| {
+        l.starts_with("m.csv:5: error: phone_number: +4 47912345678 is already at m.csv:2")
+    }));
+    assert!(matches!(v.rows[2], CheckedRow::Invalid(_)));
+}
+
+#[test]
+fn file_level_problems_sort_first_and_mark_the_file() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,colour\n1,44,7912345678,red\n1,44,79x\n",
+        false,
+    );
+    assert_eq!(
+        lines(&v),
+        [
+            "m.csv:1: error: colour: unknown column",
+            "m.csv:3: error: record: has 3 fields but the header has 4 columns (a missing or extra comma?)",
+            "m.csv:3: error: phone_number: `79x` contains `x` (only digits, spaces, - . ( ) are allowed)",
+        ]
+    );
+    assert!(v.has_file_errors());
+    assert!(matches!(v.rows[0], CheckedRow::Valid(_)));
+    let CheckedRow::Invalid(r) = &v.rows[1] else {
+        panic!()
+    };
+    assert_eq!(r.reasons.len(), 2, "{:?}", r.reasons);
+    assert!(
+        r.reasons
+            .iter()
+            .any(|r| r.starts_with("record: has 3 fields"))
+    );
+}
+
+#[test]
+fn results_file_rows_keep_their_original_identity() {
+    let csv = "row,source,status,waba_id,cc,phone_number\n17,orig.yaml:40,failed,1,44,7912345678\n";
+    let v = validate_csv(csv, false);
+    assert!(!v.has_file_errors());
+    let CheckedRow::Valid(r) = &v.rows[0] else {
+        panic!("{:?}", v.rows[0])
+    };
+    assert_eq!(
+        r.id,
+        RowId {
+            row: 17,
+            source: "orig.yaml:40".into()
+        }
+    );
+}
+
+#[test]
+fn yaml_rows_validate_the_same_way() {
+    let yaml = "version: 1\nwabas:\n  - waba_id: 102290129340398\n    numbers:\n      - {cc: 44, phone_number: 7912345678}\n      - {cc: 44, phone_number: 7912345678}\n      - {cc: 1, phone_number: 1.5e3}\n";
+    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(
+        lines(&v),
+        [
+            "m.yaml:6: error: phone_number: +44 7912345678 is already at m.yaml:5: a number belongs to one account",
+            "m.yaml:7: error: phone_number: YAML reads `1.5e3` as a number, not as digits: put the value in quotes",
+        ]
+    );
+}
+
+#[test]
+fn a_token_pasted_into_token_env_never_reaches_the_results() {
+    let secret = "EAAGm0PX4ZCpsBAKZCdG3uqWZBZAsecretsecretsecret";
+    let v = validate_csv(
+        &format!("waba_id,cc,phone_number,token_env\n1,44,7912345678,{secret}\n"),
+        false,
+    );
+    let CheckedRow::Invalid(r) = &v.rows[0] else {
+        panic!()
+    };
+    assert_eq!(r.fields.token_env.as_ref().unwrap().text, "[redacted]");
+    assert!(!format!("{r:?}").contains("secret"));
+    assert!(!lines(&v).concat().contains("secret"));
+    assert!(v.diagnostics[0].message.starts_with(TOKEN_IN_MANIFEST));
+}
