@@ -61,17 +61,17 @@ impl<'a> Summary<'a> {
     pub fn new(
         report: &'a RunReport,
         results: &Path,
-        invalid: usize,
+        counts: StatusCounts,
         kept: usize,
         exit_code: u8,
     ) -> Self {
         Summary {
             results: results.display().to_string(),
-            rows: report.total + invalid + kept,
-            created: report.created,
-            failed: report.failed,
-            invalid,
-            skipped: report.skipped,
+            rows: counts.rows,
+            created: counts.created,
+            failed: counts.failed,
+            invalid: counts.invalid,
+            skipped: counts.skipped,
             kept,
             errors: &report.errors,
             requests: report.requests,
