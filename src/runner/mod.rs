@@ -195,8 +195,9 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                                 stopping =
                                     Some(format!("not attempted: cannot write the journal: {e}"));
                                 job.attempts -= 1;
-                                sched.push(&job.row.waba_id.clone(), job, None);
-                                sched.finished();
+                                let waba = job.row.waba_id.clone();
+                                sched.push(&waba, job, None);
+                                sched.finished(&waba, false);
                                 break None;
                             }
                         }
@@ -233,8 +234,8 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
             let sleep_until = wake.map_or(next_progress, |w| w.min(next_progress));
             tokio::select! {
                 Some((job, reply)) = rx.recv() => {
-                    sched.finished();
                     let waba = job.row.waba_id.clone();
+                    sched.finished(&waba, reply.result.is_ok());
                     apply_hints(&mut sched, &waba, &reply);
                     let interrupted = stopping.is_some();
                     match decide(job, reply, &policy, &mut rng) {

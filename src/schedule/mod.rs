@@ -70,6 +70,11 @@ struct Lane<T> {
     /// Extra spacing between calls while usage headers say we are near the limit.
     spacing: Duration,
     last_dispatch: Option<Instant>,
+    in_flight: usize,
+    /// After a throttle (or usage at 100 %), one call at a time until one
+    /// succeeds: a burst at a spent budget only earns more 80008s and, as Meta
+    /// warns, calls made while throttled extend the block.
+    probing: bool,
 }
 
 impl<T> Lane<T> {
@@ -105,7 +110,14 @@ impl<T> Lane<T> {
             return Err(next);
         }
         wait = wait.max(self.budget.next_free(now));
-        if wait <= now { Ok(()) } else { Err(Some(wait)) }
+        if wait > now {
+            return Err(Some(wait));
+        }
+        if self.probing && self.in_flight > 0 {
+            // Wait for the probe's answer.
+            return Err(None);
+        }
+        Ok(())
     }
 }
 
@@ -156,6 +168,8 @@ impl<T> Scheduler<T> {
                     paused_until: None,
                     spacing: Duration::ZERO,
                     last_dispatch: None,
+                    in_flight: 0,
+                    probing: false,
                 });
                 self.index.insert(waba.clone(), self.lanes.len() - 1);
                 self.lanes.len() - 1
@@ -216,6 +230,7 @@ impl<T> Scheduler<T> {
                     };
                     lane.budget.record(now);
                     lane.last_dispatch = Some(now);
+                    lane.in_flight += 1;
                     self.last_dispatch = Some(now);
                     self.cursor = (i + 1) % n;
                     self.in_flight += 1;
@@ -231,9 +246,15 @@ impl<T> Scheduler<T> {
         }
     }
 
-    /// A dispatched request finished: its concurrency slot is free again.
-    pub fn finished(&mut self) {
+    /// A dispatched request to `waba` finished: its concurrency slot is free
+    /// again. `ok`: it succeeded, so a probing WABA opens up again.
+    pub fn finished(&mut self, waba: &WabaId, ok: bool) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        let lane = self.lane(waba);
+        lane.in_flight = lane.in_flight.saturating_sub(1);
+        if ok {
+            lane.probing = false;
+        }
     }
 
     pub fn in_flight(&self) -> usize {
@@ -244,6 +265,7 @@ impl<T> Scheduler<T> {
     pub fn pause_waba(&mut self, waba: &WabaId, until: Instant) {
         let lane = self.lane(waba);
         lane.paused_until = Some(lane.paused_until.map_or(until, |u| u.max(until)));
+        lane.probing = true;
     }
 
     /// Stop every call until `until` (app-level throttling: 4/17/613).
@@ -257,6 +279,9 @@ impl<T> Scheduler<T> {
         let base = self.base_waba_spacing;
         let lane = self.lane(waba);
         lane.spacing = slowdown(base, pct);
+        if pct >= 100 {
+            lane.probing = true;
+        }
     }
 
     /// Usage of the app's budget (`X-App-Usage`), same idea across all WABAs.

@@ -27,8 +27,9 @@ async fn drain(s: &mut Scheduler<(String, u32)>) -> Vec<(Duration, (String, u32)
     loop {
         match s.next(Instant::now()) {
             Dispatch::Go(job) => {
+                let waba = w(&job.0);
                 out.push((Instant::now() - start, job));
-                s.finished();
+                s.finished(&waba, true);
             }
             Dispatch::WaitUntil(at) => tokio::time::sleep_until(at).await,
             Dispatch::WaitForCompletion => panic!("nothing in flight to wait for"),
@@ -104,7 +105,7 @@ async fn concurrency_caps_in_flight() {
     assert!(matches!(s.next(now), Dispatch::Go(_)));
     assert!(matches!(s.next(now), Dispatch::Go(_)));
     assert!(matches!(s.next(now), Dispatch::WaitForCompletion));
-    s.finished();
+    s.finished(&w("0"), true);
     assert!(matches!(s.next(now), Dispatch::Go(_)));
     assert_eq!(s.in_flight(), 2);
 }
@@ -215,4 +216,25 @@ async fn drain_where_takes_matching_jobs_only() {
     let taken = s.drain_where(|_, j| j.0 == "a");
     assert_eq!(taken.len(), 2);
     assert_eq!(s.queued(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_pause_one_probe_goes_before_the_rest() {
+    let mut s: Scheduler<(String, u32)> = Scheduler::new(&limits(8, 1000, Duration::from_secs(1), None));
+    let now = Instant::now();
+    s.pause_waba(&w("1"), now + Duration::from_secs(1));
+    for i in 0..3 {
+        s.push(&w("1"), ("1".into(), i), None);
+    }
+    let later = now + Duration::from_secs(1);
+    tokio::time::sleep_until(later).await;
+    assert!(matches!(s.next(later), Dispatch::Go(_)));
+    // The probe is in flight: nothing else of this WABA goes.
+    assert!(matches!(s.next(later), Dispatch::WaitForCompletion));
+    // A throttled probe keeps probing; a successful one opens up.
+    s.finished(&w("1"), false);
+    assert!(matches!(s.next(later), Dispatch::Go(_)));
+    s.finished(&w("1"), true);
+    assert!(matches!(s.next(later), Dispatch::Go(_)));
+    assert!(matches!(s.next(later), Dispatch::Empty | Dispatch::WaitForCompletion));
 }

@@ -238,8 +238,14 @@ fn throttled_waba_pauses_while_the_others_finish() {
     let last_small = reqs.iter().filter(|r| r.waba_id.as_deref() != Some("999")).map(|r| r.at_ms).max().unwrap();
     let last_big = reqs.iter().filter(|r| r.waba_id.as_deref() == Some("999")).map(|r| r.at_ms).max().unwrap();
     assert!(last_small < last_big);
-    // Obeyed, not hammered: few calls were refused for 8 rows.
-    assert!(throttled.len() <= 4, "{} throttled calls", throttled.len());
+    // Obeyed, not hammered: after an 80008, only requests already in flight
+    // (answered within a few ms) reach the WABA before its budget comes back.
+    let big: Vec<u64> = reqs.iter().filter(|r| r.waba_id.as_deref() == Some("999")).map(|r| r.at_ms).collect();
+    for t in throttled.iter().map(|r| r.at_ms) {
+        for &u in &big {
+            assert!(u <= t + 50 || u >= t + 1000, "a call {}ms after an 80008: {big:?}", u - t);
+        }
+    }
 }
 
 #[test]
