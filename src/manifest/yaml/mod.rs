@@ -311,29 +311,41 @@ impl Reader {
         let mut problems: Vec<Problem> = Vec::new();
         match item.value {
             Node::Map(entries) => {
-                let mut seen = HashMap::new();
+                // The hot path of a large manifest: known keys are matched on
+                // their borrowed text and repeats tracked per field, with no
+                // allocation; anything else takes the general path.
+                let mut first_line: [Option<u32>; Field::ALL.len()] = [None; Field::ALL.len()];
+                let mut others = HashMap::new();
                 for (key, value) in entries {
-                    let Some(name) = checked_key(&key, &mut seen, |p| problems.push(p)) else {
+                    let key_line = line_of(&key);
+                    let known = match &key.value {
+                        Node::Str(s) => Field::from_name(s).filter(|f| NUMBER_FIELDS.contains(f)),
+                        _ => None,
+                    };
+                    if let Some(f) = known {
+                        let slot = &mut first_line[f as usize];
+                        if let Some(first) = *slot {
+                            let message = format!("given twice (first at line {first})");
+                            problems.push((key_line, f.name().into(), message));
+                            continue;
+                        }
+                        *slot = Some(key_line);
+                        match scalar(&value) {
+                            Ok(raw) => f.set(&mut fields, raw),
+                            Err(message) => problems.push((key_line, f.name().into(), message)),
+                        }
+                        continue;
+                    }
+                    let Some(name) = checked_key(&key, &mut others, |p| problems.push(p)) else {
                         continue;
                     };
-                    let key_line = line_of(&key);
-                    match Field::from_name(&name) {
-                        Some(f) if NUMBER_FIELDS.contains(&f) => match scalar(&value) {
-                            Ok(raw) => f.set(&mut fields, raw),
-                            Err(message) => problems.push((key_line, name, message)),
-                        },
-                        Some(_) => problems.push((
-                            key_line,
-                            name,
-                            "goes on the WABA entry, not on a number".into(),
-                        )),
-                        None => {
-                            let names: Vec<&str> =
-                                NUMBER_FIELDS.iter().map(|f| f.name()).collect();
-                            let message = format!("unknown key{}", did_you_mean(&name, &names));
-                            problems.push((key_line, name, message));
-                        }
-                    }
+                    let message = if Field::from_name(&name).is_some() {
+                        "goes on the WABA entry, not on a number".to_string()
+                    } else {
+                        let names: Vec<&str> = NUMBER_FIELDS.iter().map(|f| f.name()).collect();
+                        format!("unknown key{}", did_you_mean(&name, &names))
+                    };
+                    problems.push((key_line, name, message));
                 }
             }
             other => problems.push((
@@ -386,15 +398,18 @@ fn checked_key(
 /// number keeps its text as written and is marked `from_integer`; booleans
 /// become `true`/`false`.
 fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
-    let raw = |text: String, from_integer| {
-        let text = text.trim().to_string();
-        (!text.is_empty()).then_some(RawValue { text, from_integer })
+    let raw = |text: &str, from_integer| {
+        let text = text.trim();
+        (!text.is_empty()).then(|| RawValue {
+            text: text.to_string(),
+            from_integer,
+        })
     };
     match &v.value {
         Node::Null => Ok(None),
-        Node::Str(s) => Ok(raw(s.clone(), false)),
-        Node::Int(s) | Node::Float(s) => Ok(raw(s.clone(), true)),
-        Node::Bool(b) => Ok(raw(b.to_string(), false)),
+        Node::Str(s) => Ok(raw(s, false)),
+        Node::Int(s) | Node::Float(s) => Ok(raw(s, true)),
+        Node::Bool(b) => Ok(raw(if *b { "true" } else { "false" }, false)),
         other @ (Node::Seq(_) | Node::Map(_)) => {
             Err(format!("expected a single value, found {}", other.kind()))
         }
