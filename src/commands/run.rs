@@ -60,7 +60,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         Err(e) => return usage(e),
     };
     crate::commands::validate::print_diagnostics(&validation);
-    if !validation.is_valid() && !send.skip_invalid {
+    if validation.has_file_errors() || (!validation.is_valid() && !send.skip_invalid) {
         eprintln!("waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)");
         return Exit::Usage;
     }
