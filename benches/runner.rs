@@ -39,12 +39,25 @@ fn manifest(dir: &Path, name: &str, wabas: &[(String, usize)]) -> std::path::Pat
 
 impl Bench {
     fn new() -> Bench {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        Bench { rt, dir: tempfile::tempdir().unwrap() }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        Bench {
+            rt,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Run the binary; returns the sandbox's request times (ms) and the wall time.
-    fn run(&self, config: SandboxConfig, m: &Path, args: &[&str], wrap: Option<&[&str]>) -> (Vec<u64>, Duration, String) {
+    fn run(
+        &self,
+        config: SandboxConfig,
+        m: &Path,
+        args: &[&str],
+        wrap: Option<&[&str]>,
+    ) -> (Vec<u64>, Duration, String) {
         let sandbox = self.rt.block_on(Sandbox::start(config)).unwrap();
         let res = self.dir.path().join(format!("r{}.csv", rand_suffix()));
         let mut cmd = match wrap {
@@ -55,7 +68,13 @@ impl Bench {
             }
             None => Command::new(BIN),
         };
-        cmd.arg("run").arg(m).arg("--results").arg(&res).arg("--graph-url").arg(sandbox.url()).args(args);
+        cmd.arg("run")
+            .arg(m)
+            .arg("--results")
+            .arg(&res)
+            .arg("--graph-url")
+            .arg(sandbox.url())
+            .args(args);
         cmd.env("WABA_ACCESS_TOKEN", "bench-token");
         let start = Instant::now();
         let out = cmd.output().unwrap();
@@ -69,7 +88,10 @@ impl Bench {
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn span_secs(times: &[u64]) -> f64 {
@@ -84,8 +106,12 @@ fn skew(b: &Bench) {
     }
     let rows: usize = wabas.iter().map(|w| w.1).sum();
     let m = manifest(b.dir.path(), "skew.csv", &wabas);
-    let (times, wall, _) =
-        b.run(SandboxConfig::default(), &m, &["--rate-per-waba", "20/s", "--concurrency", "64"], None);
+    let (times, wall, _) = b.run(
+        SandboxConfig::default(),
+        &m,
+        &["--rate-per-waba", "20/s", "--concurrency", "64"],
+        None,
+    );
     // Lower bound: the largest WABA at its budget. A rolling window lets the first
     // 20 go at once, so the strict bound is (200 - 20) / 20 s.
     let bound = (200.0 - 20.0) / 20.0;
@@ -98,11 +124,22 @@ fn skew(b: &Bench) {
 }
 
 fn rate(b: &Bench) {
-    let m = manifest(b.dir.path(), "rate.csv", &[("1".into(), 1000), ("2".into(), 1000)]);
+    let m = manifest(
+        b.dir.path(),
+        "rate.csv",
+        &[("1".into(), 1000), ("2".into(), 1000)],
+    );
     let (mut times, _, _) = b.run(
         SandboxConfig::default(),
         &m,
-        &["--rate", "200/s", "--rate-per-waba", "1000000/h", "--concurrency", "64"],
+        &[
+            "--rate",
+            "200/s",
+            "--rate-per-waba",
+            "1000000/h",
+            "--concurrency",
+            "64",
+        ],
         None,
     );
     times.sort_unstable();
@@ -123,9 +160,21 @@ fn rate(b: &Bench) {
 }
 
 fn latency(b: &Bench) {
-    let m = manifest(b.dir.path(), "lat.csv", &[("1".into(), 1000), ("2".into(), 1000)]);
-    let config = SandboxConfig { latency_ms: 50, ..SandboxConfig::default() };
-    let (times, wall, _) = b.run(config, &m, &["--rate-per-waba", "1000000/h", "--concurrency", "32"], None);
+    let m = manifest(
+        b.dir.path(),
+        "lat.csv",
+        &[("1".into(), 1000), ("2".into(), 1000)],
+    );
+    let config = SandboxConfig {
+        latency_ms: 50,
+        ..SandboxConfig::default()
+    };
+    let (times, wall, _) = b.run(
+        config,
+        &m,
+        &["--rate-per-waba", "1000000/h", "--concurrency", "32"],
+        None,
+    );
     let tput = times.len() as f64 / (span_secs(&times) + 0.05);
     let ideal = 32.0 / 0.050;
     println!(
@@ -137,8 +186,19 @@ fn latency(b: &Bench) {
 }
 
 fn overhead(b: &Bench) {
-    let m = manifest(b.dir.path(), "over.csv", &(0..10).map(|i| (format!("{}", i + 1), 2000)).collect::<Vec<_>>());
-    let (times, wall, _) = b.run(SandboxConfig::default(), &m, &["--rate-per-waba", "1000000/h", "--concurrency", "64"], None);
+    let m = manifest(
+        b.dir.path(),
+        "over.csv",
+        &(0..10)
+            .map(|i| (format!("{}", i + 1), 2000))
+            .collect::<Vec<_>>(),
+    );
+    let (times, wall, _) = b.run(
+        SandboxConfig::default(),
+        &m,
+        &["--rate-per-waba", "1000000/h", "--concurrency", "64"],
+        None,
+    );
     println!(
         "overhead: no latency, concurrency 64, {} rows: {:.0} rows/s (sandbox-observed span {:.2} s; wall incl. validation and start-up {:.2} s = {:.0} rows/s)",
         times.len(),
@@ -154,14 +214,23 @@ fn rss(b: &Bench) {
         println!("rss: /usr/bin/time not found; skipped");
         return;
     }
-    let m = manifest(b.dir.path(), "big.csv", &(0..100).map(|i| (format!("{}", i + 1), 1000)).collect::<Vec<_>>());
+    let m = manifest(
+        b.dir.path(),
+        "big.csv",
+        &(0..100)
+            .map(|i| (format!("{}", i + 1), 1000))
+            .collect::<Vec<_>>(),
+    );
     let (times, wall, stderr) = b.run(
         SandboxConfig::default(),
         &m,
         &["--rate-per-waba", "1000000/h", "--concurrency", "64"],
         Some(&["/usr/bin/time", "-f", "peak-rss-kb %M"]),
     );
-    let kb = stderr.lines().find_map(|l| l.strip_prefix("peak-rss-kb ")).unwrap_or("?");
+    let kb = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kb "))
+        .unwrap_or("?");
     println!(
         "rss: 100,000-row run: peak RSS {kb} KiB of the runner process; {} requests in {:.2} s wall",
         times.len(),
@@ -169,11 +238,21 @@ fn rss(b: &Bench) {
     );
 }
 
+type Scenario = (&'static str, fn(&Bench));
+
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let b = Bench::new();
-    let scenarios: [(&str, fn(&Bench)); 5] =
-        [("skew", skew), ("rate", rate), ("latency", latency), ("overhead", overhead), ("rss", rss)];
+    let scenarios: [Scenario; 5] = [
+        ("skew", skew),
+        ("rate", rate),
+        ("latency", latency),
+        ("overhead", overhead),
+        ("rss", rss),
+    ];
     for (name, f) in scenarios {
         if filter.is_empty() || filter.iter().any(|x| name.contains(x.as_str())) {
             f(&b);

@@ -23,7 +23,10 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     pub fn of(lines: &[ResultRecord]) -> Self {
-        let mut c = StatusCounts { rows: lines.len(), ..Default::default() };
+        let mut c = StatusCounts {
+            rows: lines.len(),
+            ..Default::default()
+        };
         for l in lines {
             match l.status {
                 Status::Created => c.created += 1,

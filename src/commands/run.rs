@@ -54,14 +54,18 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     }
 
     // 1. Validate everything before anything is sent.
-    let opts = ValidateOptions { strict_numbers: send.strict_numbers };
+    let opts = ValidateOptions {
+        strict_numbers: send.strict_numbers,
+    };
     let validation = match load_and_validate(manifest, &opts) {
         Ok(v) => v,
         Err(e) => return usage(e),
     };
     crate::commands::validate::print_diagnostics(&validation);
     if validation.has_file_errors() || (!validation.is_valid() && !send.skip_invalid) {
-        eprintln!("waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)");
+        eprintln!(
+            "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
+        );
         return Exit::Usage;
     }
     let prior = if retry {
@@ -72,7 +76,11 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     } else {
         None
     };
-    let Work { valid, invalid, copied } = split(validation, prior);
+    let Work {
+        valid,
+        invalid,
+        copied,
+    } = split(validation, prior);
 
     if send.dry_run {
         let plan = crate::plan::build_plan(&valid, &HashSet::new(), &limits, &send.token_env);
@@ -165,7 +173,10 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     let (graph_url, sandbox) = if send.sandbox {
         match Sandbox::start(SandboxConfig::default()).await {
             Ok(s) => {
-                eprintln!("waba-provision: sandbox: sending to the built-in fake Graph API at {}", s.url());
+                eprintln!(
+                    "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
+                    s.url()
+                );
                 (s.url(), Some(s))
             }
             Err(e) => return usage(format!("cannot start the sandbox: {e}")),
@@ -182,20 +193,34 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let creds: Vec<Credentials> =
-        table.tokens.into_iter().map(|t| Credentials::new(t, app_secret.as_ref())).collect();
+    let creds: Vec<Credentials> = table
+        .tokens
+        .into_iter()
+        .map(|t| Credentials::new(t, app_secret.as_ref()))
+        .collect();
 
     // 5. Send.
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
     let mut progress = crate::progress::for_stderr(jobs.len());
     let report = {
-        let runner = Runner::new(Arc::new(client), creds, table.names, limits, &mut recorder, progress.as_mut());
+        let runner = Runner::new(
+            Arc::new(client),
+            creds,
+            table.names,
+            limits,
+            &mut recorder,
+            progress.as_mut(),
+        );
         runner.run(jobs, interrupt_rx).await
     };
 
     // 6. Close the record: one line per row, the journal only while rows remain.
-    let FileRecorder { results: results_file, journal, .. } = recorder;
+    let FileRecorder {
+        results: results_file,
+        journal,
+        ..
+    } = recorder;
     drop(journal);
     let results_path: PathBuf = results_file.path().to_path_buf();
     let compacted = results_file.compact();
@@ -213,11 +238,15 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     let counts = match results::read_results(&results_path) {
         Ok(lines) => StatusCounts::of(&results::latest_per_row(&lines)),
         Err(e) => {
-            eprintln!("waba-provision: error: cannot read back {}: {e}", results_path.display());
+            eprintln!(
+                "waba-provision: error: cannot read back {}: {e}",
+                results_path.display()
+            );
             StatusCounts::default()
         }
     };
-    let exit = if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty() {
+    let exit = if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty()
+    {
         Exit::Aborted
     } else if counts.rows > 0 && counts.created == counts.rows {
         Exit::Success
@@ -230,7 +259,10 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         match serde_json::to_vec_pretty(&summary) {
             Ok(json) => {
                 if let Err(e) = std::fs::write(path, json) {
-                    eprintln!("waba-provision: error: cannot write {}: {e}", path.display());
+                    eprintln!(
+                        "waba-provision: error: cannot write {}: {e}",
+                        path.display()
+                    );
                 }
             }
             Err(e) => eprintln!("waba-provision: error: cannot encode the summary: {e}"),
@@ -254,7 +286,11 @@ fn split(v: Validation, prior: Option<Vec<ResultRecord>>) -> Work {
         .filter(|r| r.status == Status::Created)
         .map(|r| (r.row, r))
         .collect();
-    let mut w = Work { valid: vec![], invalid: vec![], copied: vec![] };
+    let mut w = Work {
+        valid: vec![],
+        invalid: vec![],
+        copied: vec![],
+    };
     for row in v.rows {
         let id = match &row {
             CheckedRow::Valid(r) => &r.id,

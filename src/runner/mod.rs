@@ -9,9 +9,9 @@
 mod recorder;
 mod report;
 pub mod resume;
-pub mod tokens;
 #[cfg(test)]
 mod tests;
+pub mod tokens;
 
 pub use recorder::FileRecorder;
 pub use report::{ErrorCount, RunReport};

@@ -22,7 +22,11 @@ const SYNC_EVERY: usize = 64;
 
 impl FileRecorder {
     pub fn new(results: ResultsFile, journal: Journal) -> Self {
-        FileRecorder { results, journal, unsynced: 0 }
+        FileRecorder {
+            results,
+            journal,
+            unsynced: 0,
+        }
     }
 
     /// Write a line that does not come from the run loop (invalid rows, rows
@@ -34,13 +38,19 @@ impl FileRecorder {
 
 impl Recorder for FileRecorder {
     fn about_to_send(&mut self, row: &ValidRow, attempt: u32) -> io::Result<()> {
-        self.journal.record_send(row.id.row, attempt).map_err(io::Error::other)
+        self.journal
+            .record_send(row.id.row, attempt)
+            .map_err(io::Error::other)
     }
 
     fn finished(&mut self, row: &ValidRow, attempts: u32, outcome: &RowOutcome) -> io::Result<()> {
         let rec = match outcome {
-            RowOutcome::Created { id, note } => ResultRecord::created(row, id, attempts, note.as_deref()),
-            RowOutcome::Failed { failure, note } => ResultRecord::failed(row, failure, attempts, note.as_deref()),
+            RowOutcome::Created { id, note } => {
+                ResultRecord::created(row, id, attempts, note.as_deref())
+            }
+            RowOutcome::Failed { failure, note } => {
+                ResultRecord::failed(row, failure, attempts, note.as_deref())
+            }
             RowOutcome::Skipped { reason } => ResultRecord::skipped_after(row, reason, attempts),
         };
         self.results.write(&rec).map_err(io::Error::other)?;

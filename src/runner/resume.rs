@@ -47,7 +47,11 @@ pub fn plan_entries(
                 let ours = key(row.waba_id.as_str(), row.phone.cc(), row.phone.national());
                 let theirs = key(&rec.waba_id, &rec.cc, &rec.phone_number);
                 if ours != theirs {
-                    return Err(Mismatch { row: row.id.row, theirs, ours });
+                    return Err(Mismatch {
+                        row: row.id.row,
+                        theirs,
+                        ours,
+                    });
                 }
                 Ok(Entry::Kept)
             } else if journal_sent.contains(&row.id.row) {
@@ -67,7 +71,10 @@ mod tests {
 
     fn row(n: u32, national: &str) -> ValidRow {
         ValidRow {
-            id: RowId { row: n, source: format!("m.csv:{}", n + 1) },
+            id: RowId {
+                row: n,
+                source: format!("m.csv:{}", n + 1),
+            },
             waba_id: WabaId::new_unchecked("1"),
             phone: PhoneNumber::new_unchecked("44", national),
             migrate_phone_number: false,
@@ -103,10 +110,17 @@ mod tests {
 
     #[test]
     fn final_rows_kept_journal_rows_in_doubt_rest_sent() {
-        let rows = vec![row(1, "7700900001"), row(2, "7700900002"), row(3, "7700900003")];
+        let rows = vec![
+            row(1, "7700900001"),
+            row(2, "7700900002"),
+            row(3, "7700900003"),
+        ];
         let finals = HashMap::from([(1, rec(1, "7700900001"))]);
         let sent = HashSet::from([1, 2]);
-        assert_eq!(plan_entries(&rows, &finals, &sent).unwrap(), [Entry::Kept, Entry::InDoubt, Entry::Send]);
+        assert_eq!(
+            plan_entries(&rows, &finals, &sent).unwrap(),
+            [Entry::Kept, Entry::InDoubt, Entry::Send]
+        );
     }
 
     #[test]

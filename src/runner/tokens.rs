@@ -16,7 +16,9 @@ pub struct TokenTable {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{error} (needed by {rows} row(s), first at {first}); tokens are read only from the environment")]
+#[error(
+    "{error} (needed by {rows} row(s), first at {first}); tokens are read only from the environment"
+)]
 pub struct TokenError {
     pub error: SecretError,
     pub rows: usize,
@@ -42,7 +44,9 @@ impl TokenTable {
         for row in rows {
             let var = var_for(row, default_var);
             let next = index.len();
-            let (i, _) = index.entry(var.to_string()).or_insert_with(|| (next, row.id.source.clone()));
+            let (i, _) = index
+                .entry(var.to_string())
+                .or_insert_with(|| (next, row.id.source.clone()));
             if *i == per_var.len() {
                 per_var.push(0);
             }
@@ -60,10 +64,18 @@ impl TokenTable {
             match (Token::from_env(&name), fallback) {
                 (Ok(t), _) => tokens.push(t),
                 (Err(SecretError::Unset(_)), Some(f)) => tokens.push(f(&name)),
-                (Err(error), _) => errors.push(TokenError { error, rows: per_var[i], first }),
+                (Err(error), _) => errors.push(TokenError {
+                    error,
+                    rows: per_var[i],
+                    first,
+                }),
             }
             names.push(name);
         }
-        if errors.is_empty() { Ok((TokenTable { names, tokens }, ids)) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok((TokenTable { names, tokens }, ids))
+        } else {
+            Err(errors)
+        }
     }
 }

@@ -220,7 +220,8 @@ async fn drain_where_takes_matching_jobs_only() {
 
 #[tokio::test(start_paused = true)]
 async fn after_a_pause_one_probe_goes_before_the_rest() {
-    let mut s: Scheduler<(String, u32)> = Scheduler::new(&limits(8, 1000, Duration::from_secs(1), None));
+    let mut s: Scheduler<(String, u32)> =
+        Scheduler::new(&limits(8, 1000, Duration::from_secs(1), None));
     let now = Instant::now();
     s.pause_waba(&w("1"), now + Duration::from_secs(1));
     for i in 0..3 {
@@ -236,5 +237,8 @@ async fn after_a_pause_one_probe_goes_before_the_rest() {
     assert!(matches!(s.next(later), Dispatch::Go(_)));
     s.finished(&w("1"), true);
     assert!(matches!(s.next(later), Dispatch::Go(_)));
-    assert!(matches!(s.next(later), Dispatch::Empty | Dispatch::WaitForCompletion));
+    assert!(matches!(
+        s.next(later),
+        Dispatch::Empty | Dispatch::WaitForCompletion
+    ));
 }

@@ -37,10 +37,17 @@ impl Api for crate::graph::GraphClient {
     type Creds = crate::graph::Credentials;
 
     async fn create(&self, creds: &Self::Creds, row: &ValidRow) -> Reply<String> {
-        self.create_phone_number(creds, &crate::graph::CreateRequest::from_row(row)).await
+        self.create_phone_number(creds, &crate::graph::CreateRequest::from_row(row))
+            .await
     }
 
-    async fn list_page(&self, creds: &Self::Creds, waba: &WabaId, after: Option<&str>) -> Reply<ListPage> {
-        self.list_phone_numbers_page(creds, waba.as_str(), after).await
+    async fn list_page(
+        &self,
+        creds: &Self::Creds,
+        waba: &WabaId,
+        after: Option<&str>,
+    ) -> Reply<ListPage> {
+        self.list_phone_numbers_page(creds, waba.as_str(), after)
+            .await
     }
 }

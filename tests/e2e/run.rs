@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use waba_provision::results::{ResultRecord, Status, read_results};
-use waba_provision::sandbox::{Budget, FaultRates, Sandbox, SandboxConfig, SandboxSecret, TokenGrants};
+use waba_provision::sandbox::{
+    Budget, FaultRates, Sandbox, SandboxConfig, SandboxSecret, TokenGrants,
+};
 
 use crate::support::bin;
 
@@ -22,9 +24,17 @@ struct Env {
 
 impl Env {
     fn new(config: SandboxConfig) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let sandbox = rt.block_on(Sandbox::start(config)).unwrap();
-        Env { rt, sandbox: Some(sandbox), dir: tempfile::tempdir().unwrap() }
+        Env {
+            rt,
+            sandbox: Some(sandbox),
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     fn sandbox(&self) -> &Sandbox {
         self.sandbox.as_ref().unwrap()
@@ -46,7 +56,13 @@ impl Env {
     fn run(&self, manifest: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
         self.run_env(manifest, results, extra, &[])
     }
-    fn run_env(&self, manifest: &Path, results: &Path, extra: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    fn run_env(
+        &self,
+        manifest: &Path,
+        results: &Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> std::process::Output {
         let mut cmd = bin();
         cmd.arg("run")
             .arg(manifest)
@@ -88,7 +104,11 @@ fn results_once(path: &Path, expected_rows: usize) -> HashMap<u32, ResultRecord>
     let lines = read_results(path).unwrap();
     let mut by_row = HashMap::new();
     for l in lines {
-        assert!(by_row.insert(l.row, l).is_none(), "a row appears twice in {}", path.display());
+        assert!(
+            by_row.insert(l.row, l).is_none(),
+            "a row appears twice in {}",
+            path.display()
+        );
     }
     assert_eq!(by_row.len(), expected_rows, "rows in {}", path.display());
     for r in 1..=expected_rows as u32 {
@@ -103,7 +123,10 @@ fn stderr(o: &std::process::Output) -> String {
 
 fn assert_ledger_unique(sb: &Sandbox) {
     let ledger = sb.ledger();
-    let unique: HashSet<_> = ledger.iter().map(|e| format!("{}{}", e.cc, e.phone_number)).collect();
+    let unique: HashSet<_> = ledger
+        .iter()
+        .map(|e| format!("{}{}", e.cc, e.phone_number))
+        .collect();
     assert_eq!(unique.len(), ledger.len(), "a number was created twice");
 }
 
@@ -112,18 +135,32 @@ fn every_row_created_and_no_token_outside_the_header() {
     let env = Env::new(SandboxConfig::default());
     let m = env.manifest("m.csv", &rows(&["111", "222", "333"], 10, ""));
     let res = env.path("r.csv");
-    let out = env.run(&m, &res, &["--summary-json", env.path("s.json").to_str().unwrap()]);
+    let out = env.run(
+        &m,
+        &res,
+        &["--summary-json", env.path("s.json").to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let by_row = results_once(&res, 30);
-    assert!(by_row.values().all(|r| r.status == Status::Created && !r.phone_number_id.is_empty()));
+    assert!(
+        by_row
+            .values()
+            .all(|r| r.status == Status::Created && !r.phone_number_id.is_empty())
+    );
     assert_eq!(env.sandbox().ledger().len(), 30);
     for req in env.sandbox().requests() {
         assert!(req.had_bearer, "{req:?}");
         assert!(!req.token_in_url && !req.token_in_body, "{req:?}");
     }
-    let all = format!("{}{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout), std::fs::read_to_string(&res).unwrap());
+    let all = format!(
+        "{}{}{}",
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(&res).unwrap()
+    );
     assert!(!all.contains("good-token"));
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(env.path("s.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("s.json")).unwrap()).unwrap();
     assert_eq!(summary["created"], 30);
     assert_eq!(summary["exit_code"], 0);
     // The journal is gone after a finished run.
@@ -133,7 +170,11 @@ fn every_row_created_and_no_token_outside_the_header() {
 #[test]
 fn transient_faults_still_end_all_created_with_retries_recorded() {
     let config = SandboxConfig {
-        faults: FaultRates { transient: 0.1, html_503: 0.05, ..FaultRates::default() },
+        faults: FaultRates {
+            transient: 0.1,
+            html_503: 0.05,
+            ..FaultRates::default()
+        },
         seed: 42,
         ..SandboxConfig::default()
     };
@@ -144,14 +185,20 @@ fn transient_faults_still_end_all_created_with_retries_recorded() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let by_row = results_once(&res, 80);
     assert!(by_row.values().all(|r| r.status == Status::Created));
-    assert!(by_row.values().any(|r| r.attempts > 1), "faults should have caused retries");
+    assert!(
+        by_row.values().any(|r| r.attempts > 1),
+        "faults should have caused retries"
+    );
     assert_ledger_unique(env.sandbox());
 }
 
 #[test]
 fn dropped_connection_after_create_is_reconciled_not_duplicated() {
     let config = SandboxConfig {
-        faults: FaultRates { drop_after_create: 0.3, ..FaultRates::default() },
+        faults: FaultRates {
+            drop_after_create: 0.3,
+            ..FaultRates::default()
+        },
         seed: 7,
         ..SandboxConfig::default()
     };
@@ -162,25 +209,44 @@ fn dropped_connection_after_create_is_reconciled_not_duplicated() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let by_row = results_once(&res, 30);
     assert!(by_row.values().all(|r| r.status == Status::Created));
-    assert!(by_row.values().any(|r| r.error_message.contains("reconciled")));
+    assert!(
+        by_row
+            .values()
+            .any(|r| r.error_message.contains("reconciled"))
+    );
     assert_eq!(env.sandbox().ledger().len(), 30);
     assert_ledger_unique(env.sandbox());
     // Each row's id is the one the ledger holds for its number.
-    let ids: HashMap<String, String> =
-        env.sandbox().ledger().into_iter().map(|e| (format!("{}{}", e.cc, e.phone_number), e.id)).collect();
+    let ids: HashMap<String, String> = env
+        .sandbox()
+        .ledger()
+        .into_iter()
+        .map(|e| (format!("{}{}", e.cc, e.phone_number), e.id))
+        .collect();
     for r in by_row.values() {
-        assert_eq!(ids[&format!("{}{}", r.cc, r.phone_number)], r.phone_number_id);
+        assert_eq!(
+            ids[&format!("{}{}", r.cc, r.phone_number)],
+            r.phone_number_id
+        );
     }
 }
 
 #[test]
 fn invalid_parameter_is_not_retried() {
     // A wrong app secret: every call is refused with code 100.
-    let config = SandboxConfig { app_secret: Some(SandboxSecret("right".into())), ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        app_secret: Some(SandboxSecret("right".into())),
+        ..SandboxConfig::default()
+    };
     let env = Env::new(config);
     let m = env.manifest("m.csv", &rows(&["111"], 3, ""));
     let res = env.path("r.csv");
-    let out = env.run_env(&m, &res, &["--app-secret-env", "APP_SECRET"], &[("APP_SECRET", "wrong")]);
+    let out = env.run_env(
+        &m,
+        &res,
+        &["--app-secret-env", "APP_SECRET"],
+        &[("APP_SECRET", "wrong")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let by_row = results_once(&res, 3);
     for r in by_row.values() {
@@ -193,15 +259,27 @@ fn invalid_parameter_is_not_retried() {
 
 #[test]
 fn appsecret_proof_is_sent_and_correct() {
-    let config = SandboxConfig { app_secret: Some(SandboxSecret("s3cret".into())), ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        app_secret: Some(SandboxSecret("s3cret".into())),
+        ..SandboxConfig::default()
+    };
     let env = Env::new(config);
     let m = env.manifest("m.csv", &rows(&["111"], 4, ""));
     let res = env.path("r.csv");
-    let out = env.run_env(&m, &res, &["--app-secret-env", "APP_SECRET_TEST"], &[("APP_SECRET_TEST", "s3cret")]);
+    let out = env.run_env(
+        &m,
+        &res,
+        &["--app-secret-env", "APP_SECRET_TEST"],
+        &[("APP_SECRET_TEST", "s3cret")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let reqs = env.sandbox().requests();
     assert!(!reqs.is_empty());
-    assert!(reqs.iter().all(|r| r.appsecret_proof_sent && r.appsecret_proof_valid == Some(true)), "{reqs:?}");
+    assert!(
+        reqs.iter()
+            .all(|r| r.appsecret_proof_sent && r.appsecret_proof_valid == Some(true)),
+        "{reqs:?}"
+    );
     assert!(!stderr(&out).contains("s3cret"));
 }
 
@@ -218,32 +296,67 @@ fn a_missing_app_secret_variable_is_a_usage_error() {
 #[test]
 fn throttled_waba_pauses_while_the_others_finish() {
     let config = SandboxConfig {
-        waba_budget: Some(Budget { calls: 3, window: Duration::from_secs(2) }),
+        waba_budget: Some(Budget {
+            calls: 3,
+            window: Duration::from_secs(2),
+        }),
         retry_after: true,
         ..SandboxConfig::default()
     };
     let env = Env::new(config);
     let mut r = rows(&["999"], 8, "");
-    r.extend(rows(&["111", "222", "333"], 1, "").into_iter().map(|(w, n, t)| (w, format!("75{}", &n[2..]), t)));
+    r.extend(
+        rows(&["111", "222", "333"], 1, "")
+            .into_iter()
+            .map(|(w, n, t)| (w, format!("75{}", &n[2..]), t)),
+    );
     let m = env.manifest("m.csv", &r);
     let res = env.path("r.csv");
     let out = env.run(&m, &res, &["--concurrency", "4"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     results_once(&res, 11);
     let reqs = env.sandbox().requests();
-    let throttled: Vec<_> = reqs.iter().filter(|r| r.error_code == Some(80008)).collect();
-    assert!(!throttled.is_empty(), "the big WABA should have met its budget");
-    assert!(throttled.iter().all(|r| r.waba_id.as_deref() == Some("999")));
+    let throttled: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.error_code == Some(80008))
+        .collect();
+    assert!(
+        !throttled.is_empty(),
+        "the big WABA should have met its budget"
+    );
+    assert!(
+        throttled
+            .iter()
+            .all(|r| r.waba_id.as_deref() == Some("999"))
+    );
     // The small WABAs were done before the big one's last call.
-    let last_small = reqs.iter().filter(|r| r.waba_id.as_deref() != Some("999")).map(|r| r.at_ms).max().unwrap();
-    let last_big = reqs.iter().filter(|r| r.waba_id.as_deref() == Some("999")).map(|r| r.at_ms).max().unwrap();
+    let last_small = reqs
+        .iter()
+        .filter(|r| r.waba_id.as_deref() != Some("999"))
+        .map(|r| r.at_ms)
+        .max()
+        .unwrap();
+    let last_big = reqs
+        .iter()
+        .filter(|r| r.waba_id.as_deref() == Some("999"))
+        .map(|r| r.at_ms)
+        .max()
+        .unwrap();
     assert!(last_small < last_big);
     // Obeyed, not hammered: after an 80008, only requests already in flight
     // (answered within a few ms) reach the WABA before its budget comes back.
-    let big: Vec<u64> = reqs.iter().filter(|r| r.waba_id.as_deref() == Some("999")).map(|r| r.at_ms).collect();
+    let big: Vec<u64> = reqs
+        .iter()
+        .filter(|r| r.waba_id.as_deref() == Some("999"))
+        .map(|r| r.at_ms)
+        .collect();
     for t in throttled.iter().map(|r| r.at_ms) {
         for &u in &big {
-            assert!(u <= t + 50 || u >= t + 1000, "a call {}ms after an 80008: {big:?}", u - t);
+            assert!(
+                u <= t + 50 || u >= t + 1000,
+                "a call {}ms after an 80008: {big:?}",
+                u - t
+            );
         }
     }
 }
@@ -252,28 +365,60 @@ fn throttled_waba_pauses_while_the_others_finish() {
 fn a_refused_token_stops_its_rows_and_others_carry_on() {
     let mut grants = std::collections::BTreeMap::new();
     grants.insert("good-token".to_string(), vec!["*".to_string()]);
-    let config = SandboxConfig { tokens: TokenGrants(grants), ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        tokens: TokenGrants(grants),
+        ..SandboxConfig::default()
+    };
     let env = Env::new(config);
     let mut r = rows(&["111"], 5, "BAD_TOKEN");
-    r.extend(rows(&["222"], 5, "").into_iter().map(|(w, n, t)| (w, format!("75{}", &n[2..]), t)));
+    r.extend(
+        rows(&["222"], 5, "")
+            .into_iter()
+            .map(|(w, n, t)| (w, format!("75{}", &n[2..]), t)),
+    );
     let m = env.manifest("m.csv", &r);
     let res = env.path("r.csv");
-    let out = env.run_env(&m, &res, &["--concurrency", "1"], &[("BAD_TOKEN", "revoked-token")]);
+    let out = env.run_env(
+        &m,
+        &res,
+        &["--concurrency", "1"],
+        &[("BAD_TOKEN", "revoked-token")],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let by_row = results_once(&res, 10);
-    let bad: Vec<_> = by_row.values().filter(|r| r.token_env == "BAD_TOKEN").collect();
-    assert!(bad.iter().all(|r| r.status == Status::Failed && r.error_code == "190"));
-    let good: Vec<_> = by_row.values().filter(|r| r.token_env != "BAD_TOKEN").collect();
+    let bad: Vec<_> = by_row
+        .values()
+        .filter(|r| r.token_env == "BAD_TOKEN")
+        .collect();
+    assert!(
+        bad.iter()
+            .all(|r| r.status == Status::Failed && r.error_code == "190")
+    );
+    let good: Vec<_> = by_row
+        .values()
+        .filter(|r| r.token_env != "BAD_TOKEN")
+        .collect();
     assert!(good.iter().all(|r| r.status == Status::Created));
-    let sent_bad = env.sandbox().requests().iter().filter(|r| r.waba_id.as_deref() == Some("111")).count();
-    assert_eq!(sent_bad, 1, "only the first row of the refused token was sent");
+    let sent_bad = env
+        .sandbox()
+        .requests()
+        .iter()
+        .filter(|r| r.waba_id.as_deref() == Some("111"))
+        .count();
+    assert_eq!(
+        sent_bad, 1,
+        "only the first row of the refused token was sent"
+    );
 }
 
 #[test]
 fn every_token_refused_aborts_with_exit_3() {
     let mut grants = std::collections::BTreeMap::new();
     grants.insert("other".to_string(), vec!["*".to_string()]);
-    let env = Env::new(SandboxConfig { tokens: TokenGrants(grants), ..SandboxConfig::default() });
+    let env = Env::new(SandboxConfig {
+        tokens: TokenGrants(grants),
+        ..SandboxConfig::default()
+    });
     let m = env.manifest("m.csv", &rows(&["111", "222"], 3, ""));
     let res = env.path("r.csv");
     let out = env.run(&m, &res, &["--concurrency", "1"]);
@@ -296,14 +441,21 @@ fn an_existing_results_file_is_refused_and_left_alone() {
     // --force keeps the old file beside it.
     let out = env.run(&m, &res, &["--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(env.path("r.csv.bak")).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(env.path("r.csv.bak")).unwrap(),
+        "precious"
+    );
 }
 
 #[test]
 fn an_invalid_manifest_sends_nothing_unless_skip_invalid() {
     let env = Env::new(SandboxConfig::default());
     let p = env.path("m.csv");
-    std::fs::write(&p, "waba_id,cc,phone_number\n111,44,7400000001\n111,44,12x\n111,44,7400000002\n").unwrap();
+    std::fs::write(
+        &p,
+        "waba_id,cc,phone_number\n111,44,7400000001\n111,44,12x\n111,44,7400000002\n",
+    )
+    .unwrap();
     let res = env.path("r.csv");
     let out = env.run(&p, &res, &[]);
     assert_eq!(out.status.code(), Some(2));
@@ -321,20 +473,35 @@ fn an_invalid_manifest_sends_nothing_unless_skip_invalid() {
 
 #[test]
 fn retry_recreates_only_the_rows_not_created() {
-    let env = Env::new(SandboxConfig { forbidden_wabas: vec!["222".into()], ..SandboxConfig::default() });
+    let env = Env::new(SandboxConfig {
+        forbidden_wabas: vec!["222".into()],
+        ..SandboxConfig::default()
+    });
     let m = env.manifest("m.csv", &rows(&["111", "222"], 3, ""));
     let first = env.path("r1.csv");
     let out = env.run(&m, &first, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let before = results_once(&first, 6);
-    assert_eq!(before.values().filter(|r| r.status == Status::Failed).count(), 3);
+    assert_eq!(
+        before
+            .values()
+            .filter(|r| r.status == Status::Failed)
+            .count(),
+        3
+    );
 
     // The WABA is fixed on Meta's side: a second sandbox without the ban.
     let env2 = Env::new(SandboxConfig::default());
     let second = env.path("r2.csv");
     let mut cmd = bin();
     let out = cmd
-        .args(["retry", first.to_str().unwrap(), "--results", second.to_str().unwrap(), "--graph-url"])
+        .args([
+            "retry",
+            first.to_str().unwrap(),
+            "--results",
+            second.to_str().unwrap(),
+            "--graph-url",
+        ])
         .arg(env2.sandbox().url())
         .env("WABA_ACCESS_TOKEN", "good-token")
         .output()
@@ -349,7 +516,12 @@ fn retry_recreates_only_the_rows_not_created() {
             assert_eq!(rec.phone_number_id, before[row].phone_number_id);
         }
     }
-    let posted: Vec<_> = env2.sandbox().requests().into_iter().filter(|r| r.method == "POST").collect();
+    let posted: Vec<_> = env2
+        .sandbox()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
     assert_eq!(posted.len(), 3);
     assert!(posted.iter().all(|r| r.waba_id.as_deref() == Some("222")));
 }
@@ -358,7 +530,9 @@ fn retry_recreates_only_the_rows_not_created() {
 fn wait_for_lines(path: &Path, n: usize, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let lines = std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0);
+        let lines = std::fs::read_to_string(path)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
         if lines > n {
             return;
         }
@@ -372,7 +546,15 @@ fn wait_for_lines(path: &Path, n: usize, child: &mut std::process::Child) {
 
 fn spawn_run(env: &Env, m: &Path, res: &Path) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin("waba-provision"))
-        .args(["run", m.to_str().unwrap(), "--results", res.to_str().unwrap(), "--rate", "40/s", "--graph-url"])
+        .args([
+            "run",
+            m.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            "--rate",
+            "40/s",
+            "--graph-url",
+        ])
         .arg(env.sandbox().url())
         .env("WABA_ACCESS_TOKEN", "good-token")
         .stdout(Stdio::null())
@@ -383,7 +565,10 @@ fn spawn_run(env: &Env, m: &Path, res: &Path) -> std::process::Child {
 
 #[test]
 fn kill_9_then_resume_sends_no_row_twice() {
-    let config = SandboxConfig { latency_ms: 20, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        latency_ms: 20,
+        ..SandboxConfig::default()
+    };
     let env = Env::new(config);
     let m = env.manifest("m.csv", &rows(&["111", "222", "333"], 20, ""));
     let res = env.path("r.csv");
@@ -404,18 +589,31 @@ fn kill_9_then_resume_sends_no_row_twice() {
 
 #[test]
 fn sigint_skips_the_rest_and_resume_completes() {
-    let env = Env::new(SandboxConfig { latency_ms: 10, ..SandboxConfig::default() });
+    let env = Env::new(SandboxConfig {
+        latency_ms: 10,
+        ..SandboxConfig::default()
+    });
     let m = env.manifest("m.csv", &rows(&["111", "222"], 30, ""));
     let res = env.path("r.csv");
     let mut child = spawn_run(&env, &m, &res);
     wait_for_lines(&res, 5, &mut child);
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let by_row = results_once(&res, 60);
     assert!(by_row.values().any(|r| r.status == Status::Skipped));
-    assert!(by_row.values().all(|r| matches!(r.status, Status::Created | Status::Skipped)));
+    assert!(
+        by_row
+            .values()
+            .all(|r| matches!(r.status, Status::Created | Status::Skipped))
+    );
 
     let out = env.run(&m, &res, &["--resume"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
