@@ -20,7 +20,8 @@ pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        0..60 => format!("{s}s"),
+        0..10 => format!("{:.1}s", d.as_secs_f64()),
+        10..60 => format!("{s}s"),
         60..3600 => format!("{}m {:02}s", s / 60, s % 60),
         _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
     }
@@ -146,7 +147,8 @@ mod tests {
 
     #[test]
     fn human_durations() {
-        assert_eq!(human(Duration::from_secs(5)), "5s");
+        assert_eq!(human(Duration::from_millis(5300)), "5.3s");
+        assert_eq!(human(Duration::from_secs(15)), "15s");
         assert_eq!(human(Duration::from_secs(200)), "3m 20s");
         assert_eq!(human(Duration::from_secs(4320)), "1h 12m");
     }
@@ -166,7 +168,7 @@ mod tests {
         let l = line(&s);
         assert!(l.starts_with("5/10 done: 4 created, 1 failed"), "{l}");
         assert!(l.contains("2.0 req/s"), "{l}");
-        assert!(l.contains("ETA 5s"), "{l}");
+        assert!(l.contains("ETA 5.0s"), "{l}");
         assert!(l.contains("paused: 123 for 1m 30s"), "{l}");
     }
 }

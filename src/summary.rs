@@ -112,11 +112,18 @@ impl<'a> Summary<'a> {
             human(report.elapsed),
             self.requests_per_sec,
             if report.retried_rows > 0 {
-                format!(", {} rows needed retries", report.retried_rows)
+                format!(", {} row(s) needed retries", report.retried_rows)
             } else {
                 String::new()
             }
         );
+        if report.reconciled > 0 {
+            let _ = writeln!(
+                t,
+                "  {} row(s) reconciled: an answer was lost (or Meta said \"already exists\") and the number was found on the WABA's list instead of being sent again",
+                report.reconciled
+            );
+        }
         if self.interrupted {
             let _ = writeln!(
                 t,

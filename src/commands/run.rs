@@ -18,7 +18,7 @@ use crate::results::{self, Journal, OpenMode, ResultRecord, ResultsFile, Status}
 use crate::runner::resume::{Entry, plan_entries};
 use crate::runner::tokens::TokenTable;
 use crate::runner::{FileRecorder, Runner};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
 use crate::secret::{AppSecret, Token};
 use crate::send::Job;
 use crate::summary::{StatusCounts, Summary};
@@ -171,7 +171,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
 
     // 4. Where to send: Meta, or the in-process sandbox.
     let (graph_url, sandbox) = if send.sandbox {
-        match Sandbox::start(SandboxConfig::default()).await {
+        match Sandbox::start(demo_sandbox()).await {
             Ok(s) => {
                 eprintln!(
                     "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
@@ -307,6 +307,24 @@ fn split(v: Validation, prior: Option<Vec<ResultRecord>>) -> Work {
         }
     }
     w
+}
+
+/// The sandbox of `run --sandbox`: a rehearsal, so it behaves like a mildly
+/// unreliable Meta (latency, a few transient errors, the odd answer lost after
+/// the number was created) and the summary shows retries and reconciliation.
+fn demo_sandbox() -> SandboxConfig {
+    SandboxConfig {
+        seed: 3,
+        latency_ms: 40,
+        jitter_ms: 60,
+        faults: FaultRates {
+            transient: 0.04,
+            html_503: 0.01,
+            drop_after_create: 0.02,
+            ..FaultRates::default()
+        },
+        ..SandboxConfig::default()
+    }
 }
 
 /// First Ctrl-C: stop dispatching and finish cleanly. Second: exit at once

@@ -22,6 +22,8 @@ pub struct RunReport {
     pub skipped: usize,
     /// Rows that needed more than one attempt.
     pub retried_rows: usize,
+    /// Rows found on the WABA's list after a lost or "already exists" answer.
+    pub reconciled: usize,
     /// HTTP requests sent (creates and listings).
     pub requests: u64,
     /// Failed rows by error code (`190`, `100/2388012`, `network`, `HTTP 503`).
@@ -47,6 +49,7 @@ impl RunReport {
             failed: 0,
             skipped: 0,
             retried_rows: 0,
+            reconciled: 0,
             requests: 0,
             errors: BTreeMap::new(),
             elapsed: Duration::ZERO,
@@ -61,7 +64,12 @@ impl RunReport {
             self.retried_rows += 1;
         }
         match outcome {
-            RowOutcome::Created { .. } => self.created += 1,
+            RowOutcome::Created { note, .. } => {
+                self.created += 1;
+                if note.is_some() {
+                    self.reconciled += 1;
+                }
+            }
             RowOutcome::Skipped { .. } => self.skipped += 1,
             RowOutcome::Failed { failure, .. } => {
                 self.failed += 1;
