@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -28,4 +29,18 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(waba_provision::run(cli)).into()
+}
+
+/// Log lines (warnings by default) go to stderr; `WABA_LOG=debug` shows more,
+/// e.g. the `facebook-api-version` that served each call. Nothing logged ever
+/// carries a token.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WABA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

@@ -135,10 +135,11 @@ fn every_row_created_and_no_token_outside_the_header() {
     let env = Env::new(SandboxConfig::default());
     let m = env.manifest("m.csv", &rows(&["111", "222", "333"], 10, ""));
     let res = env.path("r.csv");
-    let out = env.run(
+    let out = env.run_env(
         &m,
         &res,
         &["--summary-json", env.path("s.json").to_str().unwrap()],
+        &[("WABA_LOG", "debug")],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let by_row = results_once(&res, 30);
