@@ -161,6 +161,7 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
             sched.push(&job.row.waba_id.clone(), job, None);
         }
         let mut dead_tokens: HashMap<TokenId, GraphError> = HashMap::new();
+        let mut stopped_wabas: HashMap<WabaId, (Failure, String)> = HashMap::new();
         let mut health: HashMap<WabaId, WabaHealth> = HashMap::new();
         let (tx, mut rx) = mpsc::unbounded_channel::<(Job, StepReply)>();
         let mut stopping: Option<String> = None;
@@ -238,7 +239,10 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                     sched.finished(&waba, reply.result.is_ok());
                     apply_hints(&mut sched, &waba, &reply);
                     let interrupted = stopping.is_some();
-                    match decide(job, reply, &policy, &mut rng) {
+                    let decision = decide(job, reply, &policy, &mut rng);
+                    match gate(decision, &dead_tokens, &stopped_wabas, &token_names) {
+                        Err((job, outcome)) => sink.finish(&job, outcome),
+                        Ok(decision) => match decision {
                         Decision::Created { job, id, note } => {
                             health.entry(waba).or_default().created = true;
                             sink.finish(&job, RowOutcome::Created { id, note });
@@ -250,6 +254,7 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                                 let note = format!(
                                     "not sent: WABA {waba} stopped after {WABA_STOP_STREAK} rows failed with code {code}"
                                 );
+                                stopped_wabas.insert(waba.clone(), (failure.clone(), note.clone()));
                                 for j in sched.drain_where(|w, _| *w == waba) {
                                     sink.finish(&j, RowOutcome::Failed { failure: failure.clone(), note: Some(note.clone()) });
                                 }
@@ -287,6 +292,7 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                             sink.finish(&job, RowOutcome::Skipped { reason });
                         }
                     }
+                    }
                 }
                 changed = interrupt.changed(), if stopping.is_none() => {
                     if changed.is_err() || *interrupt.borrow() {
@@ -303,6 +309,40 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         report.elapsed = start.elapsed();
         progress.finish(&snapshot(&report, &sched, start, Instant::now()));
         report
+    }
+}
+
+/// A row that would go back in the queue after its token was refused or its
+/// WABA stopped (it was in flight then) fails here instead of being sent.
+fn gate(
+    decision: Decision,
+    dead_tokens: &HashMap<TokenId, GraphError>,
+    stopped_wabas: &HashMap<WabaId, (Failure, String)>,
+    token_names: &[String],
+) -> Result<Decision, (Job, RowOutcome)> {
+    match decision {
+        Decision::Requeue { job, .. }
+        | Decision::PauseWaba { job, .. }
+        | Decision::PauseApp { job, .. }
+            if dead_tokens.contains_key(&job.token)
+                || stopped_wabas.contains_key(&job.row.waba_id) =>
+        {
+            let outcome = if let Some(err) = dead_tokens.get(&job.token) {
+                let name = token_names.get(job.token.0).map_or("", String::as_str);
+                RowOutcome::Failed {
+                    failure: Failure::Graph(err.clone()),
+                    note: Some(format!("not sent again: the token in {name} was refused")),
+                }
+            } else {
+                let (failure, note) = stopped_wabas[&job.row.waba_id].clone();
+                RowOutcome::Failed {
+                    failure,
+                    note: Some(note),
+                }
+            };
+            Err((job, outcome))
+        }
+        d => Ok(d),
     }
 }
 

@@ -562,3 +562,41 @@ async fn interrupt_skips_what_is_queued() {
         rec.outcome(i);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_row_in_flight_when_its_token_dies_is_not_sent_again() {
+    let fake = Arc::new(Fake::new());
+    fake.script(
+        "15550100001",
+        vec![Scripted::Fail(
+            Fake::graph(190, Some(460), "password changed"),
+            Hints::default(),
+        )],
+    );
+    let transient = Scripted::Fail(
+        Fake::graph(2, None, "Service temporarily unavailable"),
+        Hints::default(),
+    );
+    fake.script("15550100002", vec![transient]);
+    let rows = vec![row(1, "1", "5550100001"), row(2, "2", "5550100002")];
+    let (rec, report) = run_with(
+        fake.clone(),
+        jobs(&rows),
+        vec!["tok"],
+        Limits {
+            concurrency: 2,
+            ..limits()
+        },
+    )
+    .await;
+    assert_eq!(report.failed, 2);
+    assert!(
+        matches!(rec.outcome(2), RowOutcome::Failed { note: Some(n), .. } if n.contains("refused"))
+    );
+    let st = fake.state.lock().unwrap();
+    assert_eq!(
+        st.creates.iter().filter(|c| c.2 == "15550100002").count(),
+        1
+    );
+    assert!(report.aborted.is_some(), "the only token was refused");
+}
