@@ -241,7 +241,10 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                     let interrupted = stopping.is_some();
                     let decision = decide(job, reply, &policy, &mut rng);
                     match gate(decision, &dead_tokens, &stopped_wabas, &token_names) {
-                        Err((job, outcome)) => sink.finish(&job, outcome),
+                        Err(blocked) => {
+                            let (job, outcome) = *blocked;
+                            sink.finish(&job, outcome);
+                        }
                         Ok(decision) => match decision {
                         Decision::Created { job, id, note } => {
                             health.entry(waba).or_default().created = true;
@@ -319,7 +322,7 @@ fn gate(
     dead_tokens: &HashMap<TokenId, GraphError>,
     stopped_wabas: &HashMap<WabaId, (Failure, String)>,
     token_names: &[String],
-) -> Result<Decision, (Job, RowOutcome)> {
+) -> Result<Decision, Box<(Job, RowOutcome)>> {
     match decision {
         Decision::Requeue { job, .. }
         | Decision::PauseWaba { job, .. }
@@ -340,7 +343,7 @@ fn gate(
                     note: Some(note),
                 }
             };
-            Err((job, outcome))
+            Err(Box::new((job, outcome)))
         }
         d => Ok(d),
     }
