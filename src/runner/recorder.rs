@@ -5,6 +5,7 @@
 //! rows are done and which may have reached Meta.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use super::{Recorder, RowOutcome};
 use crate::results::{Journal, ResultRecord, ResultsFile};
@@ -13,19 +14,21 @@ use crate::validate::ValidRow;
 pub struct FileRecorder {
     pub results: ResultsFile,
     pub journal: Journal,
-    unsynced: usize,
+    last_sync: Instant,
 }
 
-/// fsync the results file every this many lines (each line is already flushed
-/// to the OS, which survives a killed process; fsync covers power loss).
-const SYNC_EVERY: usize = 64;
+/// fsync the results file and the journal at most this often. Each line is
+/// already handed to the OS, which survives a killed process; fsync covers
+/// power loss, and once a second bounds what a power cut can take without
+/// letting disk flushes throttle a fast run.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 impl FileRecorder {
     pub fn new(results: ResultsFile, journal: Journal) -> Self {
         FileRecorder {
             results,
             journal,
-            unsynced: 0,
+            last_sync: Instant::now(),
         }
     }
 
@@ -54,9 +57,9 @@ impl Recorder for FileRecorder {
             RowOutcome::Skipped { reason } => ResultRecord::skipped_after(row, reason, attempts),
         };
         self.results.write(&rec).map_err(io::Error::other)?;
-        self.unsynced += 1;
-        if self.unsynced >= SYNC_EVERY {
-            self.unsynced = 0;
+        if self.last_sync.elapsed() >= SYNC_EVERY {
+            self.last_sync = Instant::now();
+            self.journal.sync().map_err(io::Error::other)?;
             self.results.sync().map_err(io::Error::other)?;
         }
         Ok(())

@@ -219,8 +219,8 @@ impl<T> Scheduler<T> {
             let i = (self.cursor + k) % n;
             match self.lanes[i].readiness(now) {
                 Ok(()) => {
-                    if let Some(p) = &self.pacer
-                        && let Err(at) = p.try_take()
+                    if let Some(p) = &mut self.pacer
+                        && let Err(at) = p.try_take(now)
                     {
                         return Dispatch::WaitUntil(at);
                     }
