@@ -643,3 +643,34 @@ fn a_second_run_on_the_same_results_file_is_refused_while_the_first_holds_it() {
     results_once(&res, 40);
     assert_eq!(env.sandbox().ledger().len(), 40);
 }
+
+#[test]
+fn answers_slower_than_the_timeout_are_reconciled_then_resent() {
+    let config = SandboxConfig {
+        faults: FaultRates {
+            slow: 0.15,
+            slow_ms: 3000,
+            ..FaultRates::default()
+        },
+        seed: 11,
+        ..SandboxConfig::default()
+    };
+    let env = Env::new(config);
+    let m = env.manifest("m.csv", &rows(&["111", "222"], 10, ""));
+    let res = env.path("r.csv");
+    let out = env.run(&m, &res, &["--max-attempts", "8", "--concurrency", "20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let by_row = results_once(&res, 20);
+    assert!(by_row.values().all(|r| r.status == Status::Created));
+    assert!(
+        by_row.values().any(|r| r.attempts > 1),
+        "some answers should have timed out"
+    );
+    // Each timed-out create was looked up before being sent again.
+    let reqs = env.sandbox().requests();
+    let slow = reqs.iter().filter(|r| r.fault.is_some()).count();
+    let lists = reqs.iter().filter(|r| r.method == "GET").count();
+    assert!(lists >= slow, "{lists} listings for {slow} slow answers");
+    assert_eq!(env.sandbox().ledger().len(), 20);
+    assert_ledger_unique(env.sandbox());
+}
