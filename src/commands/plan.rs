@@ -1,5 +1,6 @@
 //! `plan` command: validate the manifest, count what a run would send per WABA
-//! (minus rows already `created` in `--resume RESULTS`) and estimate the time
+//! (minus rows already `created` in `--resume RESULTS`, or in the manifest itself
+//! when it is a results file) and estimate the time
 //! under the limits. Never touches the network.
 
 use super::validate::{print_diagnostics, print_error};
@@ -39,7 +40,9 @@ pub fn command(args: PlanArgs) -> Exit {
         return Exit::Usage;
     }
     let created = match &args.resume {
-        None => HashSet::new(),
+        // A results file given as the manifest: what `retry` would send, so its
+        // `created` rows are skipped too.
+        None => created_rows(&args.manifest).unwrap_or_default(),
         Some(path) => match created_rows(path) {
             Ok(c) => c,
             Err(e) => {

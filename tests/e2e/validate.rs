@@ -267,3 +267,18 @@ fn plan_refuses_invalid_manifests_and_non_results_files() {
         "{err:?}"
     );
 }
+
+#[test]
+fn plan_of_a_results_file_skips_its_created_rows_as_retry_would() {
+    let (code, out, err) = run(&["plan", "good_results.csv"]);
+    assert_eq!(code, 0, "{err:?}");
+    let lines = squeezed(&out);
+    assert!(
+        lines.contains(&"104851937262514 0 1 - -".to_string()),
+        "{out}"
+    );
+    assert!(
+        out.contains("Total: 1 row to send to 2 WABAs, 2 skipped"),
+        "{out}"
+    );
+}
