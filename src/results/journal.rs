@@ -56,6 +56,20 @@ impl Journal {
             .map_err(io_at(&self.path))
     }
 
+    /// [`Journal::record_send`] for several rows at once, in one write.
+    pub fn record_sends(&mut self, sends: &[(u32, u32)]) -> Result<(), ResultsError> {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let mut buf = String::with_capacity(sends.len() * 32);
+        for (row, attempt) in sends {
+            buf.push_str(&format!("send {row} {attempt} {ms}\n"));
+        }
+        self.file
+            .write_all(buf.as_bytes())
+            .map_err(io_at(&self.path))
+    }
+
     /// fsync, alongside the results file's periodic sync.
     pub fn sync(&mut self) -> Result<(), ResultsError> {
         self.file.sync_data().map_err(io_at(&self.path))
@@ -153,6 +167,18 @@ mod tests {
         assert!(!journal_path(&results).exists());
         Journal::remove(&results).unwrap();
         assert!(Journal::read_sent(&results).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_of_sends_is_one_line_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        let mut j = Journal::open(&results).unwrap();
+        j.record_sends(&[(4, 1), (5, 2), (6, 1)]).unwrap();
+        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([4, 5, 6]));
+        let text = fs::read_to_string(j.path()).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.lines().nth(1).unwrap().starts_with("send 5 2 "));
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub enum RowOutcome {
 /// Where rows go as they finish, and where a send is announced before it goes
 /// out (the in-flight journal that lets `--resume` know what may have reached Meta).
 pub trait Recorder {
-    fn about_to_send(&mut self, row: &ValidRow, attempt: u32) -> std::io::Result<()>;
+    /// Creates about to go out (row, attempt), recorded together and durable
+    /// against a killed process before this returns.
+    fn about_to_send(&mut self, sends: &[(&ValidRow, u32)]) -> std::io::Result<()>;
     fn finished(
         &mut self,
         row: &ValidRow,
@@ -182,7 +184,9 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         };
 
         loop {
-            // Dispatch all that may go now.
+            // Take all that may go now; journal the creates among them in one
+            // write (before any of them leaves), then send them.
+            let mut batch: Vec<Job> = Vec::new();
             let wake = loop {
                 if stopping.is_some() {
                     break None;
@@ -191,17 +195,40 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                     Dispatch::Go(mut job) => {
                         if job.step == Step::Create {
                             job.attempts += 1;
-                            if let Err(e) = sink.recorder.about_to_send(&job.row, job.attempts) {
-                                // Without the journal a crash could send twice: stop.
-                                stopping =
-                                    Some(format!("not attempted: cannot write the journal: {e}"));
-                                job.attempts -= 1;
-                                let waba = job.row.waba_id.clone();
-                                sched.push(&waba, job, None);
-                                sched.finished(&waba, false);
-                                break None;
-                            }
                         }
+                        batch.push(job);
+                    }
+                    Dispatch::WaitUntil(at) => break Some(at),
+                    Dispatch::WaitForCompletion => break None,
+                    Dispatch::Empty => break None,
+                }
+            };
+            let sends: Vec<(&ValidRow, u32)> = batch
+                .iter()
+                .filter(|j| j.step == Step::Create)
+                .map(|j| (&*j.row, j.attempts))
+                .collect();
+            let journaled = if sends.is_empty() {
+                Ok(())
+            } else {
+                sink.recorder.about_to_send(&sends)
+            };
+            drop(sends);
+            match journaled {
+                Err(e) => {
+                    // Without the journal a crash could send twice: send nothing more.
+                    stopping = Some(format!("not attempted: cannot write the journal: {e}"));
+                    for mut job in batch {
+                        if job.step == Step::Create {
+                            job.attempts -= 1;
+                        }
+                        let waba = job.row.waba_id.clone();
+                        sched.push(&waba, job, None);
+                        sched.finished(&waba, false);
+                    }
+                }
+                Ok(()) => {
+                    for job in batch {
                         sink.report.requests += 1;
                         let (api, creds, tx) = (api.clone(), creds.clone(), tx.clone());
                         tokio::spawn(async move {
@@ -209,11 +236,8 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
                             let _ = tx.send((job, reply));
                         });
                     }
-                    Dispatch::WaitUntil(at) => break Some(at),
-                    Dispatch::WaitForCompletion => break None,
-                    Dispatch::Empty => break None,
                 }
-            };
+            }
             if let Some(reason) = &stopping {
                 for job in sched.drain_where(|_, _| true) {
                     sink.finish(

@@ -40,10 +40,12 @@ impl FileRecorder {
 }
 
 impl Recorder for FileRecorder {
-    fn about_to_send(&mut self, row: &ValidRow, attempt: u32) -> io::Result<()> {
-        self.journal
-            .record_send(row.id.row, attempt)
-            .map_err(io::Error::other)
+    fn about_to_send(&mut self, sends: &[(&ValidRow, u32)]) -> io::Result<()> {
+        let rows: Vec<(u32, u32)> = sends
+            .iter()
+            .map(|(row, attempt)| (row.id.row, *attempt))
+            .collect();
+        self.journal.record_sends(&rows).map_err(io::Error::other)
     }
 
     fn finished(&mut self, row: &ValidRow, attempts: u32, outcome: &RowOutcome) -> io::Result<()> {

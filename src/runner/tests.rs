@@ -149,8 +149,9 @@ struct Rec {
 }
 
 impl Recorder for Rec {
-    fn about_to_send(&mut self, row: &ValidRow, attempt: u32) -> std::io::Result<()> {
-        self.sent.push((row.id.row, attempt));
+    fn about_to_send(&mut self, sends: &[(&ValidRow, u32)]) -> std::io::Result<()> {
+        self.sent
+            .extend(sends.iter().map(|(row, attempt)| (row.id.row, *attempt)));
         Ok(())
     }
     fn finished(
