@@ -175,7 +175,10 @@ mod tests {
         let results = dir.path().join("r.csv");
         let mut j = Journal::open(&results).unwrap();
         j.record_sends(&[(4, 1), (5, 2), (6, 1)]).unwrap();
-        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([4, 5, 6]));
+        assert_eq!(
+            Journal::read_sent(&results).unwrap(),
+            HashSet::from([4, 5, 6])
+        );
         let text = fs::read_to_string(j.path()).unwrap();
         assert_eq!(text.lines().count(), 3);
         assert!(text.lines().nth(1).unwrap().starts_with("send 5 2 "));
