@@ -43,11 +43,6 @@ impl Rate {
         Ok(Rate { count, per })
     }
 
-    /// Events per second.
-    pub fn per_second(&self) -> f64 {
-        self.count as f64 / self.per.as_secs_f64()
-    }
-
     /// The even spacing between two events at this rate.
     pub fn interval(&self) -> Duration {
         self.per / self.count

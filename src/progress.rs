@@ -48,14 +48,18 @@ fn eta(s: &Snapshot) -> Option<Duration> {
 }
 
 fn paused(s: &Snapshot) -> String {
-    if s.paused.is_empty() {
+    if s.paused.is_empty() && s.app_paused.is_none() {
         return String::new();
     }
-    let mut list: Vec<String> = s
-        .paused
-        .iter()
-        .take(3)
-        .map(|(w, d)| format!("{w} for {}", human(*d)))
+    let app = s.app_paused.map(|d| format!("the app for {}", human(d)));
+    let mut list: Vec<String> = app
+        .into_iter()
+        .chain(
+            s.paused
+                .iter()
+                .take(3)
+                .map(|(w, d)| format!("{w} for {}", human(*d))),
+        )
         .collect();
     if s.paused.len() > 3 {
         list.push(format!("+{} more", s.paused.len() - 3));
@@ -164,6 +168,7 @@ mod tests {
             requests: 10,
             elapsed: Duration::from_secs(5),
             paused: vec![(WabaId::new_unchecked("123"), Duration::from_secs(90))],
+            app_paused: None,
         };
         let l = line(&s);
         assert!(l.starts_with("5/10 done: 4 created, 1 failed"), "{l}");

@@ -58,6 +58,9 @@ pub struct Summary<'a> {
     pub interrupted: bool,
     pub aborted: Option<&'a str>,
     pub exit_code: u8,
+    /// The rest of the run's counts, for the text form.
+    #[serde(skip)]
+    report: &'a RunReport,
 }
 
 impl<'a> Summary<'a> {
@@ -83,10 +86,12 @@ impl<'a> Summary<'a> {
             interrupted: report.interrupted,
             aborted: report.aborted.as_deref(),
             exit_code,
+            report,
         }
     }
 
-    pub fn to_text(&self, report: &RunReport) -> String {
+    pub fn to_text(&self) -> String {
+        let report = self.report;
         let mut t = String::new();
         let _ = writeln!(
             t,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+use super::validate::{print_diagnostics, print_error};
 use crate::cli::{RetryArgs, RunArgs, SendArgs};
 use crate::exit::Exit;
 use crate::graph::{ApiVersion, ClientConfig, Credentials, GraphClient};
@@ -36,7 +37,7 @@ pub async fn retry(args: RetryArgs) -> Exit {
 }
 
 fn usage(msg: impl std::fmt::Display) -> Exit {
-    eprintln!("waba-provision: error: {msg}");
+    print_error(&msg);
     Exit::Usage
 }
 
@@ -61,7 +62,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         Ok(v) => v,
         Err(e) => return usage(e),
     };
-    crate::commands::validate::print_diagnostics(&validation);
+    print_diagnostics(&validation);
     if validation.has_file_errors() || (!validation.is_valid() && !send.skip_invalid) {
         eprintln!(
             "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
@@ -95,7 +96,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         Ok(t) => t,
         Err(errors) => {
             for e in &errors {
-                eprintln!("waba-provision: error: {e}");
+                print_error(e);
             }
             return Exit::Usage;
         }
@@ -225,7 +226,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     let results_path: PathBuf = results_file.path().to_path_buf();
     let compacted = results_file.compact();
     if let Err(e) = &compacted {
-        eprintln!("waba-provision: error: {e}");
+        print_error(e);
     }
     if report.skipped == 0 && report.aborted.is_none() && compacted.is_ok() {
         let _ = Journal::remove(&results_path);
@@ -238,10 +239,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     let counts = match results::read_results(&results_path) {
         Ok(lines) => StatusCounts::of(&results::latest_per_row(&lines)),
         Err(e) => {
-            eprintln!(
-                "waba-provision: error: cannot read back {}: {e}",
-                results_path.display()
-            );
+            print_error(&format!("cannot read back {}: {e}", results_path.display()));
             StatusCounts::default()
         }
     };
@@ -254,18 +252,15 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         Exit::SomeNotCreated
     };
     let summary = Summary::new(&report, &results_path, counts, kept, exit as u8);
-    eprintln!("{}", summary.to_text(&report));
+    eprintln!("{}", summary.to_text());
     if let Some(path) = &send.summary_json {
         match serde_json::to_vec_pretty(&summary) {
             Ok(json) => {
                 if let Err(e) = std::fs::write(path, json) {
-                    eprintln!(
-                        "waba-provision: error: cannot write {}: {e}",
-                        path.display()
-                    );
+                    print_error(&format!("cannot write {}: {e}", path.display()));
                 }
             }
-            Err(e) => eprintln!("waba-provision: error: cannot encode the summary: {e}"),
+            Err(e) => print_error(&format!("cannot encode the summary: {e}")),
         }
     }
     exit

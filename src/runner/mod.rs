@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::graph::{Failure, GraphError, Reply};
+use crate::graph::{ErrorClass, Failure, Reply, classify};
 use crate::limits::Limits;
 use crate::schedule::{Dispatch, Scheduler};
 use crate::send::decide::Policy;
@@ -70,8 +70,10 @@ pub struct Snapshot {
     pub in_flight: usize,
     pub requests: u64,
     pub elapsed: Duration,
-    /// WABAs (or "(app)") paused now, and for how much longer.
+    /// WABAs paused now, and for how much longer.
     pub paused: Vec<(WabaId, Duration)>,
+    /// How much longer the whole app is paused, if it is.
+    pub app_paused: Option<Duration>,
 }
 
 impl Snapshot {
@@ -109,12 +111,36 @@ struct WabaHealth {
     last_code: Option<i64>,
 }
 
+/// Rows that must not be sent (any more) and why: their token was refused, or
+/// their WABA was stopped. Checked when queued rows are drained and when a row
+/// that was in flight at the time would go back in the queue.
+#[derive(Default)]
+struct Blocks {
+    tokens: HashMap<TokenId, (Failure, String)>,
+    wabas: HashMap<WabaId, (Failure, String)>,
+}
+
+impl Blocks {
+    fn reason(&self, job: &Job) -> Option<&(Failure, String)> {
+        self.tokens
+            .get(&job.token)
+            .or_else(|| self.wabas.get(&job.row.waba_id))
+    }
+
+    /// How a blocked row ends: failed with the blocking error, not sent.
+    fn outcome(&self, job: &Job) -> Option<RowOutcome> {
+        self.reason(job).map(|(failure, note)| RowOutcome::Failed {
+            failure: failure.clone(),
+            note: Some(note.clone()),
+        })
+    }
+}
+
 pub struct Runner<'a, A: Api, R: Recorder> {
     api: Arc<A>,
     creds: Arc<Vec<A::Creds>>,
     token_names: Vec<String>,
     limits: Limits,
-    policy: Policy,
     recorder: &'a mut R,
     progress: &'a mut dyn ProgressSink,
     /// How often the progress sink is fed.
@@ -132,13 +158,11 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         recorder: &'a mut R,
         progress: &'a mut dyn ProgressSink,
     ) -> Self {
-        let policy = Policy::new(limits.max_attempts);
         Runner {
             api,
             creds: Arc::new(creds),
             token_names,
             limits,
-            policy,
             recorder,
             progress,
             progress_every: Duration::from_millis(250),
@@ -146,190 +170,72 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         }
     }
 
-    pub fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
-    }
-
     /// Run every job to a final status. `interrupt` turning true stops
     /// dispatching: requests in flight finish, queued rows are skipped.
     pub async fn run(self, jobs: Vec<Job>, mut interrupt: watch::Receiver<bool>) -> RunReport {
-        let start = Instant::now();
-        let mut rng = SmallRng::seed_from_u64(self.seed);
-        let mut sched: Scheduler<Job> = Scheduler::new(&self.limits);
-        let mut report = RunReport::new(jobs.len());
-        let tokens_used: BTreeSet<TokenId> = jobs.iter().map(|j| j.token).collect();
-        for job in jobs {
-            sched.push(&job.row.waba_id.clone(), job, None);
-        }
-        let mut dead_tokens: HashMap<TokenId, GraphError> = HashMap::new();
-        let mut stopped_wabas: HashMap<WabaId, (Failure, String)> = HashMap::new();
-        let mut health: HashMap<WabaId, WabaHealth> = HashMap::new();
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, StepReply)>();
-        let mut stopping: Option<String> = None;
-        let mut next_progress = start;
         let Runner {
             api,
             creds,
             token_names,
-            policy,
+            limits,
             recorder,
             progress,
             progress_every,
-            ..
+            seed,
         } = self;
-        let mut sink = Sink {
-            recorder,
-            report: &mut report,
+        let start = Instant::now();
+        let mut report = RunReport::new(jobs.len());
+        let mut state = Loop {
+            sched: Scheduler::new(&limits),
+            sink: Sink {
+                recorder,
+                report: &mut report,
+            },
+            policy: Policy::new(limits.max_attempts),
+            rng: SmallRng::seed_from_u64(seed),
+            health: HashMap::new(),
+            blocks: Blocks::default(),
+            tokens_used: jobs.iter().map(|j| j.token).collect(),
+            token_names,
+            stopping: None,
         };
+        for job in jobs {
+            state.sched.push(&job.row.waba_id.clone(), job, None);
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, StepReply)>();
+        let mut next_progress = start;
 
         loop {
-            // Take all that may go now; journal the creates among them in one
-            // write (before any of them leaves), then send them.
-            let mut batch: Vec<Job> = Vec::new();
-            let wake = loop {
-                if stopping.is_some() {
-                    break None;
-                }
-                match sched.next(Instant::now()) {
-                    Dispatch::Go(mut job) => {
-                        if job.step == Step::Create {
-                            job.attempts += 1;
-                        }
-                        batch.push(job);
-                    }
-                    Dispatch::WaitUntil(at) => break Some(at),
-                    Dispatch::WaitForCompletion => break None,
-                    Dispatch::Empty => break None,
-                }
-            };
-            let sends: Vec<(&ValidRow, u32)> = batch
-                .iter()
-                .filter(|j| j.step == Step::Create)
-                .map(|j| (&*j.row, j.attempts))
-                .collect();
-            let journaled = if sends.is_empty() {
-                Ok(())
-            } else {
-                sink.recorder.about_to_send(&sends)
-            };
-            drop(sends);
-            match journaled {
-                Err(e) => {
-                    // Without the journal a crash could send twice: send nothing more.
-                    stopping = Some(format!("not attempted: cannot write the journal: {e}"));
-                    for mut job in batch {
-                        if job.step == Step::Create {
-                            job.attempts -= 1;
-                        }
-                        let waba = job.row.waba_id.clone();
-                        sched.push(&waba, job, None);
-                        sched.finished(&waba, false);
-                    }
-                }
-                Ok(()) => {
-                    for job in batch {
-                        sink.report.requests += 1;
-                        let (api, creds, tx) = (api.clone(), creds.clone(), tx.clone());
-                        tokio::spawn(async move {
-                            let reply = perform(&*api, &creds[job.token.0], &job).await;
-                            let _ = tx.send((job, reply));
-                        });
-                    }
-                }
-            }
-            if let Some(reason) = &stopping {
-                for job in sched.drain_where(|_, _| true) {
-                    sink.finish(
-                        &job,
-                        RowOutcome::Skipped {
-                            reason: reason.clone(),
-                        },
-                    );
-                }
-            }
-            if sched.in_flight() == 0 && sched.queued() == 0 {
+            let wake = state.dispatch(|job| {
+                let (api, creds, tx) = (api.clone(), creds.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let reply = perform(&*api, &creds[job.token.0], &job).await;
+                    let _ = tx.send((job, reply));
+                });
+            });
+            if state.sched.in_flight() == 0 && state.sched.queued() == 0 {
                 break;
             }
             let now = Instant::now();
             if now >= next_progress {
-                progress.update(&snapshot(sink.report, &sched, start, now));
+                progress.update(&snapshot(state.sink.report, &state.sched, start, now));
                 next_progress = now + progress_every;
             }
             let sleep_until = wake.map_or(next_progress, |w| w.min(next_progress));
             tokio::select! {
-                Some((job, reply)) = rx.recv() => {
-                    let waba = job.row.waba_id.clone();
-                    sched.finished(&waba, reply.result.is_ok());
-                    apply_hints(&mut sched, &waba, &reply);
-                    let interrupted = stopping.is_some();
-                    let decision = decide(job, reply, &policy, &mut rng);
-                    match gate(decision, &dead_tokens, &stopped_wabas, &token_names) {
-                        Err(blocked) => {
-                            let (job, outcome) = *blocked;
-                            sink.finish(&job, outcome);
-                        }
-                        Ok(decision) => match decision {
-                        Decision::Created { job, id, note } => {
-                            health.entry(waba).or_default().created = true;
-                            sink.finish(&job, RowOutcome::Created { id, note });
-                        }
-                        Decision::Failed { job, failure, note } => {
-                            let stop = track_streak(&mut health, &waba, &failure);
-                            sink.finish(&job, RowOutcome::Failed { failure: failure.clone(), note });
-                            if let Some(code) = stop {
-                                let note = format!(
-                                    "not sent: WABA {waba} stopped after {WABA_STOP_STREAK} rows failed with code {code}"
-                                );
-                                stopped_wabas.insert(waba.clone(), (failure.clone(), note.clone()));
-                                for j in sched.drain_where(|w, _| *w == waba) {
-                                    sink.finish(&j, RowOutcome::Failed { failure: failure.clone(), note: Some(note.clone()) });
-                                }
-                            }
-                        }
-                        Decision::TokenDead { job, error } => {
-                            let name = token_names.get(job.token.0).cloned().unwrap_or_default();
-                            let failure = Failure::Graph(error.clone());
-                            sink.finish(&job, RowOutcome::Failed { failure: failure.clone(), note: None });
-                            let token = job.token;
-                            dead_tokens.entry(token).or_insert(error);
-                            let note = format!("not sent: the token in {name} was refused");
-                            for j in sched.drain_where(|_, j| j.token == token) {
-                                sink.finish(&j, RowOutcome::Failed { failure: failure.clone(), note: Some(note.clone()) });
-                            }
-                            if tokens_used.iter().all(|t| dead_tokens.contains_key(t)) {
-                                sink.report.aborted = Some("every token was refused (code 190)".into());
-                            }
-                        }
-                        Decision::Requeue { job, delay } if !interrupted => {
-                            let at = (delay > Duration::ZERO).then(|| Instant::now() + delay);
-                            sched.push(&waba, job, at);
-                        }
-                        Decision::PauseWaba { job, pause } if !interrupted => {
-                            let until = Instant::now() + pause;
-                            sched.pause_waba(&waba, until);
-                            sched.push(&waba, job, None);
-                        }
-                        Decision::PauseApp { job, pause } if !interrupted => {
-                            sched.pause_app(Instant::now() + pause);
-                            sched.push(&waba, job, None);
-                        }
-                        Decision::Requeue { job, .. } | Decision::PauseWaba { job, .. } | Decision::PauseApp { job, .. } => {
-                            let reason = stopping.clone().unwrap_or_default();
-                            sink.finish(&job, RowOutcome::Skipped { reason });
-                        }
-                    }
-                    }
-                }
-                changed = interrupt.changed(), if stopping.is_none() => {
+                Some((job, reply)) = rx.recv() => state.on_reply(job, reply),
+                changed = interrupt.changed(), if state.stopping.is_none() => {
                     if changed.is_err() || *interrupt.borrow() {
-                        stopping = Some("not attempted: the run was interrupted".into());
-                        sink.report.interrupted = true;
+                        state.stopping = Some("not attempted: the run was interrupted".into());
+                        state.sink.report.interrupted = true;
                     }
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {}
             }
         }
+        let Loop {
+            sched, stopping, ..
+        } = state;
         if let Some(reason) = stopping.filter(|_| !report.interrupted) {
             report.aborted.get_or_insert(reason);
         }
@@ -339,37 +245,170 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
     }
 }
 
-/// A row that would go back in the queue after its token was refused or its
-/// WABA stopped (it was in flight then) fails here instead of being sent.
-fn gate(
-    decision: Decision,
-    dead_tokens: &HashMap<TokenId, GraphError>,
-    stopped_wabas: &HashMap<WabaId, (Failure, String)>,
-    token_names: &[String],
-) -> Result<Decision, Box<(Job, RowOutcome)>> {
-    match decision {
-        Decision::Requeue { job, .. }
-        | Decision::PauseWaba { job, .. }
-        | Decision::PauseApp { job, .. }
-            if dead_tokens.contains_key(&job.token)
-                || stopped_wabas.contains_key(&job.row.waba_id) =>
-        {
-            let outcome = if let Some(err) = dead_tokens.get(&job.token) {
-                let name = token_names.get(job.token.0).map_or("", String::as_str);
-                RowOutcome::Failed {
-                    failure: Failure::Graph(err.clone()),
-                    note: Some(format!("not sent again: the token in {name} was refused")),
+/// The run loop's state between two wake-ups.
+struct Loop<'r, R: Recorder> {
+    sched: Scheduler<Job>,
+    sink: Sink<'r, R>,
+    policy: Policy,
+    rng: SmallRng,
+    health: HashMap<WabaId, WabaHealth>,
+    blocks: Blocks,
+    tokens_used: BTreeSet<TokenId>,
+    token_names: Vec<String>,
+    /// Set on Ctrl-C or when the journal cannot be written: nothing more is sent.
+    stopping: Option<String>,
+}
+
+impl<R: Recorder> Loop<'_, R> {
+    /// Send all that may go now, journalling its creates in one write before
+    /// any of them leaves. Returns when to look again (`None`: on an answer).
+    fn dispatch(&mut self, mut send: impl FnMut(Job)) -> Option<Instant> {
+        let mut batch: Vec<Job> = Vec::new();
+        let wake = loop {
+            if self.stopping.is_some() {
+                break None;
+            }
+            match self.sched.next(Instant::now()) {
+                Dispatch::Go(mut job) => {
+                    if job.step == Step::Create {
+                        job.attempts += 1;
+                    }
+                    batch.push(job);
                 }
-            } else {
-                let (failure, note) = stopped_wabas[&job.row.waba_id].clone();
-                RowOutcome::Failed {
-                    failure,
-                    note: Some(note),
+                Dispatch::WaitUntil(at) => break Some(at),
+                Dispatch::WaitForCompletion | Dispatch::Empty => break None,
+            }
+        };
+        let sends: Vec<(&ValidRow, u32)> = batch
+            .iter()
+            .filter(|j| j.step == Step::Create)
+            .map(|j| (&*j.row, j.attempts))
+            .collect();
+        let journaled = if sends.is_empty() {
+            Ok(())
+        } else {
+            self.sink.recorder.about_to_send(&sends)
+        };
+        drop(sends);
+        match journaled {
+            Ok(()) => {
+                for job in batch {
+                    self.sink.report.requests += 1;
+                    send(job);
                 }
-            };
-            Err(Box::new((job, outcome)))
+            }
+            Err(e) => {
+                // Without the journal a crash could send twice: send nothing more.
+                self.stopping = Some(format!("not attempted: cannot write the journal: {e}"));
+                for mut job in batch {
+                    if job.step == Step::Create {
+                        job.attempts -= 1;
+                    }
+                    let waba = job.row.waba_id.clone();
+                    self.sched.push(&waba, job, None);
+                    self.sched.finished(&waba, false);
+                }
+            }
         }
-        d => Ok(d),
+        if let Some(reason) = &self.stopping {
+            for job in self.sched.drain_where(|_, _| true) {
+                self.sink.finish(
+                    &job,
+                    RowOutcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                );
+            }
+        }
+        wake
+    }
+
+    /// One answer: update the limits, decide, and record or re-queue the row.
+    fn on_reply(&mut self, job: Job, reply: StepReply) {
+        let waba = job.row.waba_id.clone();
+        self.sched.finished(&waba, reply.result.is_ok());
+        apply_hints(&mut self.sched, &waba, &reply);
+        match decide(job, reply, &self.policy, &mut self.rng) {
+            Decision::Created { job, id, note } => {
+                self.health.entry(waba).or_default().created = true;
+                self.sink.finish(&job, RowOutcome::Created { id, note });
+            }
+            Decision::Failed { job, failure, note } => {
+                let stop = track_streak(&mut self.health, &waba, &failure);
+                self.sink.finish(
+                    &job,
+                    RowOutcome::Failed {
+                        failure: failure.clone(),
+                        note,
+                    },
+                );
+                if let Some(code) = stop {
+                    let note = format!(
+                        "not sent: WABA {waba} stopped after {WABA_STOP_STREAK} rows failed with code {code}"
+                    );
+                    self.blocks.wabas.insert(waba, (failure, note));
+                    self.drain_blocked();
+                }
+            }
+            Decision::TokenDead { job, error } => {
+                let failure = Failure::Graph(error);
+                self.sink.finish(
+                    &job,
+                    RowOutcome::Failed {
+                        failure: failure.clone(),
+                        note: None,
+                    },
+                );
+                let name = self.token_names.get(job.token.0).map_or("", String::as_str);
+                let note = format!("not sent: the token in {name} was refused");
+                self.blocks
+                    .tokens
+                    .entry(job.token)
+                    .or_insert((failure, note));
+                self.drain_blocked();
+                if self
+                    .tokens_used
+                    .iter()
+                    .all(|t| self.blocks.tokens.contains_key(t))
+                {
+                    self.sink.report.aborted = Some("every token was refused (code 190)".into());
+                }
+            }
+            Decision::Requeue { job, delay } => {
+                let at = (delay > Duration::ZERO).then(|| Instant::now() + delay);
+                self.requeue(job, at);
+            }
+            Decision::PauseWaba { job, pause } => {
+                self.sched.pause_waba(&waba, Instant::now() + pause);
+                self.requeue(job, None);
+            }
+            Decision::PauseApp { job, pause } => {
+                self.sched.pause_app(Instant::now() + pause);
+                self.requeue(job, None);
+            }
+        }
+    }
+
+    /// Back in the queue, unless the row is blocked (it fails) or the run is
+    /// stopping (it is skipped).
+    fn requeue(&mut self, job: Job, at: Option<Instant>) {
+        if let Some(outcome) = self.blocks.outcome(&job) {
+            self.sink.finish(&job, outcome);
+        } else if let Some(reason) = self.stopping.clone() {
+            self.sink.finish(&job, RowOutcome::Skipped { reason });
+        } else {
+            self.sched.push(&job.row.waba_id.clone(), job, at);
+        }
+    }
+
+    /// Fail every queued row that is now blocked, without sending it.
+    fn drain_blocked(&mut self) {
+        let blocks = &self.blocks;
+        for job in self.sched.drain_where(|_, j| blocks.reason(j).is_some()) {
+            if let Some(outcome) = self.blocks.outcome(&job) {
+                self.sink.finish(&job, outcome);
+            }
+        }
     }
 }
 
@@ -425,13 +464,8 @@ fn apply_hints(sched: &mut Scheduler<Job>, waba: &WabaId, reply: &StepReply) {
         sched.pause_waba(waba, Instant::now() + regain);
     }
     if let Some(wait) = h.retry_after.filter(|d| !d.is_zero()) {
-        let app_level = matches!(
-            &reply.result,
-            Err(Failure::Graph(GraphError {
-                code: Some(4 | 17 | 32 | 613),
-                ..
-            }))
-        );
+        let app_level =
+            matches!(&reply.result, Err(f) if classify(f, h) == ErrorClass::ThrottledApp);
         if app_level {
             sched.pause_app(Instant::now() + wait);
         } else {
@@ -478,5 +512,6 @@ fn snapshot(report: &RunReport, sched: &Scheduler<Job>, start: Instant, now: Ins
             .into_iter()
             .map(|(w, u)| (w, u - now))
             .collect(),
+        app_paused: sched.app_paused(now).map(|u| u - now),
     }
 }

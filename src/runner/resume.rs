@@ -66,7 +66,6 @@ pub fn plan_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Status;
     use crate::validate::{PhoneNumber, RowId, WabaId};
 
     fn row(n: u32, national: &str) -> ValidRow {
@@ -85,27 +84,7 @@ mod tests {
     }
 
     fn rec(n: u32, national: &str) -> ResultRecord {
-        ResultRecord {
-            row: n,
-            source: String::new(),
-            waba_id: "1".into(),
-            cc: "44".into(),
-            phone_number: national.into(),
-            migrate_phone_number: "false".into(),
-            preverified_id: String::new(),
-            verified_name: String::new(),
-            token_env: String::new(),
-            status: Status::Created,
-            phone_number_id: "9".into(),
-            error_code: String::new(),
-            error_subcode: String::new(),
-            error_type: String::new(),
-            error_message: String::new(),
-            fbtrace_id: String::new(),
-            http_status: String::new(),
-            attempts: 1,
-            finished_at: String::new(),
-        }
+        ResultRecord::created(&row(n, national), "9", 1, None)
     }
 
     #[test]

@@ -46,6 +46,11 @@ impl Fake {
             .script
             .insert(digits.to_string(), steps.into());
     }
+    /// A number already on a WABA before the run.
+    fn preload(&self, waba: &str, digits: &str, id: &str) {
+        let entry = (waba.to_string(), digits.to_string(), id.to_string());
+        self.state.lock().unwrap().ledger.push(entry);
+    }
     fn graph(code: i64, subcode: Option<i64>, msg: &str) -> Failure {
         Failure::Graph(GraphError {
             http_status: Some(400),
@@ -225,6 +230,11 @@ async fn run_with(
     (rec, report)
 }
 
+/// The common case: one token, default limits.
+async fn run_rows(fake: Arc<Fake>, rows: &[Arc<ValidRow>]) -> (Rec, RunReport) {
+    run_with(fake, jobs(rows), vec!["tok"], limits()).await
+}
+
 fn jobs(rows: &[Arc<ValidRow>]) -> Vec<Job> {
     rows.iter()
         .map(|r| Job::new(r.clone(), TokenId(0)))
@@ -237,7 +247,7 @@ async fn every_row_created_once() {
     let rows: Vec<_> = (1..=20)
         .map(|i| row(i, &format!("{}", i % 3 + 1), &format!("55501000{i:02}")))
         .collect();
-    let (rec, report) = run_with(fake.clone(), jobs(&rows), vec!["tok"], limits()).await;
+    let (rec, report) = run_rows(fake.clone(), &rows).await;
     assert_eq!(report.created, 20);
     for i in 1..=20 {
         assert!(matches!(rec.outcome(i), RowOutcome::Created { .. }));
@@ -255,7 +265,7 @@ async fn transient_errors_are_retried() {
         Hints::default(),
     );
     fake.script("15550100001", vec![transient.clone(), transient]);
-    let (rec, report) = run_with(fake, jobs(&[r]), vec!["tok"], limits()).await;
+    let (rec, report) = run_rows(fake, &[r]).await;
     assert!(matches!(rec.outcome(1), RowOutcome::Created { .. }));
     assert_eq!(rec.attempts(1), 3);
     assert_eq!(report.retried_rows, 1);
@@ -266,13 +276,7 @@ async fn attempts_run_out() {
     let fake = Arc::new(Fake::new());
     let t = Scripted::Fail(Fake::graph(1, None, "unknown"), Hints::default());
     fake.script("15550100001", vec![t.clone(), t.clone(), t.clone(), t]);
-    let (rec, _) = run_with(
-        fake.clone(),
-        jobs(&[row(1, "1", "5550100001")]),
-        vec!["tok"],
-        limits(),
-    )
-    .await;
+    let (rec, _) = run_rows(fake.clone(), &[row(1, "1", "5550100001")]).await;
     assert!(matches!(rec.outcome(1), RowOutcome::Failed { .. }));
     assert_eq!(rec.attempts(1), 3);
     assert_eq!(fake.state.lock().unwrap().creates.len(), 3);
@@ -288,13 +292,7 @@ async fn invalid_parameter_is_not_retried() {
             Hints::default(),
         )],
     );
-    let (rec, _) = run_with(
-        fake.clone(),
-        jobs(&[row(1, "1", "5550100001")]),
-        vec!["tok"],
-        limits(),
-    )
-    .await;
+    let (rec, _) = run_rows(fake.clone(), &[row(1, "1", "5550100001")]).await;
     match rec.outcome(1) {
         RowOutcome::Failed {
             failure: Failure::Graph(g),
@@ -325,7 +323,7 @@ async fn throttled_waba_pauses_while_others_finish() {
         row(2, "1", "5550100002"),
         row(3, "2", "5550100003"),
     ];
-    let (rec, report) = run_with(fake.clone(), jobs(&rows), vec!["tok"], limits()).await;
+    let (rec, report) = run_rows(fake.clone(), &rows).await;
     assert_eq!(report.created, 3);
     assert_eq!(rec.attempts(1), 2);
     let st = fake.state.lock().unwrap();
@@ -402,10 +400,10 @@ async fn in_doubt_is_reconciled_not_resent() {
     let mut rows: Vec<_> = (2..=4)
         .map(|i| row(i, "1", &format!("55501000{i:02}")))
         .collect();
-    let (_, _) = run_with(fake.clone(), jobs(&rows), vec!["tok"], limits()).await;
+    let (_, _) = run_rows(fake.clone(), &rows).await;
     fake.script("15550100001", vec![Scripted::DropAfterCreate]);
     rows = vec![row(1, "1", "5550100001")];
-    let (rec, _) = run_with(fake.clone(), jobs(&rows), vec!["tok"], limits()).await;
+    let (rec, _) = run_rows(fake.clone(), &rows).await;
     match rec.outcome(1) {
         RowOutcome::Created { note, .. } => {
             assert!(note.as_deref().unwrap().contains("reconciled"))
@@ -430,13 +428,7 @@ async fn in_doubt_but_absent_is_sent_again() {
         in_doubt: true,
     };
     fake.script("15550100001", vec![Scripted::Fail(lost, Hints::default())]);
-    let (rec, _) = run_with(
-        fake.clone(),
-        jobs(&[row(1, "1", "5550100001")]),
-        vec!["tok"],
-        limits(),
-    )
-    .await;
+    let (rec, _) = run_rows(fake.clone(), &[row(1, "1", "5550100001")]).await;
     assert!(matches!(
         rec.outcome(1),
         RowOutcome::Created { note: None, .. }
@@ -448,18 +440,8 @@ async fn in_doubt_but_absent_is_sent_again() {
 #[tokio::test(start_paused = true)]
 async fn already_exists_on_this_waba_is_created() {
     let fake = Arc::new(Fake::new());
-    fake.state
-        .lock()
-        .unwrap()
-        .ledger
-        .push(("1".into(), "15550100001".into(), "999".into()));
-    let (rec, _) = run_with(
-        fake,
-        jobs(&[row(1, "1", "5550100001")]),
-        vec!["tok"],
-        limits(),
-    )
-    .await;
+    fake.preload("1", "15550100001", "999");
+    let (rec, _) = run_rows(fake, &[row(1, "1", "5550100001")]).await;
     match rec.outcome(1) {
         RowOutcome::Created { id, note } => {
             assert_eq!(id, "999");
@@ -472,18 +454,8 @@ async fn already_exists_on_this_waba_is_created() {
 #[tokio::test(start_paused = true)]
 async fn already_exists_elsewhere_fails() {
     let fake = Arc::new(Fake::new());
-    fake.state
-        .lock()
-        .unwrap()
-        .ledger
-        .push(("7".into(), "15550100001".into(), "999".into()));
-    let (rec, _) = run_with(
-        fake,
-        jobs(&[row(1, "1", "5550100001")]),
-        vec!["tok"],
-        limits(),
-    )
-    .await;
+    fake.preload("7", "15550100001", "999");
+    let (rec, _) = run_rows(fake, &[row(1, "1", "5550100001")]).await;
     assert!(matches!(rec.outcome(1), RowOutcome::Failed { .. }));
 }
 

@@ -2,7 +2,7 @@
 //! variable is read once, up front, so a missing one stops the run before
 //! anything is sent rather than half-way through.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::secret::{SecretError, Token};
 use crate::send::TokenId;
@@ -38,37 +38,27 @@ impl TokenTable {
         default_var: &str,
         fallback: Option<&dyn Fn(&str) -> Token>,
     ) -> Result<(TokenTable, Vec<TokenId>), Vec<TokenError>> {
-        let mut index: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        // One entry per variable, in order of first use: (name, first row, rows).
+        let mut vars: Vec<(String, String, usize)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut ids = Vec::new();
-        let mut per_var: Vec<usize> = Vec::new();
         for row in rows {
             let var = var_for(row, default_var);
-            let next = index.len();
-            let (i, _) = index
-                .entry(var.to_string())
-                .or_insert_with(|| (next, row.id.source.clone()));
-            if *i == per_var.len() {
-                per_var.push(0);
-            }
-            per_var[*i] += 1;
-            ids.push(TokenId(*i));
-        }
-        let mut by_index: Vec<(String, String)> = vec![Default::default(); index.len()];
-        for (name, (i, first)) in index {
-            by_index[i] = (name, first);
+            let i = *index.entry(var.to_string()).or_insert_with(|| {
+                vars.push((var.to_string(), row.id.source.clone(), 0));
+                vars.len() - 1
+            });
+            vars[i].2 += 1;
+            ids.push(TokenId(i));
         }
         let mut names = Vec::new();
         let mut tokens = Vec::new();
         let mut errors = Vec::new();
-        for (i, (name, first)) in by_index.into_iter().enumerate() {
+        for (name, first, rows) in vars {
             match (Token::from_env(&name), fallback) {
                 (Ok(t), _) => tokens.push(t),
                 (Err(SecretError::Unset(_)), Some(f)) => tokens.push(f(&name)),
-                (Err(error), _) => errors.push(TokenError {
-                    error,
-                    rows: per_var[i],
-                    first,
-                }),
+                (Err(error), _) => errors.push(TokenError { error, rows, first }),
             }
             names.push(name);
         }
@@ -77,5 +67,52 @@ impl TokenTable {
         } else {
             Err(errors)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{EnvVarName, PhoneNumber, RowId, WabaId};
+
+    fn row(n: u32, var: Option<&str>) -> ValidRow {
+        ValidRow {
+            id: RowId {
+                row: n,
+                source: format!("m.csv:{}", n + 1),
+            },
+            waba_id: WabaId::new_unchecked("1"),
+            phone: PhoneNumber::new_unchecked("44", "7400000001"),
+            migrate_phone_number: false,
+            preverified_id: None,
+            verified_name: None,
+            token_env: var.map(EnvVarName::new_unchecked),
+        }
+    }
+
+    #[test]
+    fn one_token_per_variable_in_order_of_first_use() {
+        let rows = [
+            row(1, Some("WP_TEST_UNSET_B")),
+            row(2, None),
+            row(3, Some("WP_TEST_UNSET_B")),
+        ];
+        let demo = |name: &str| Token::new(format!("demo-{name}"));
+        let (table, ids) = TokenTable::load(rows.iter(), "WP_TEST_UNSET_A", Some(&demo)).unwrap();
+        assert_eq!(table.names, ["WP_TEST_UNSET_B", "WP_TEST_UNSET_A"]);
+        assert_eq!(ids, [TokenId(0), TokenId(1), TokenId(0)]);
+        assert_eq!(table.tokens.len(), 2);
+    }
+
+    #[test]
+    fn an_unset_variable_names_how_many_rows_need_it() {
+        let rows = [row(1, None), row(2, Some("WP_TEST_UNSET_C")), row(3, None)];
+        let errors = TokenTable::load(rows.iter(), "WP_TEST_UNSET_D", None).unwrap_err();
+        assert_eq!(errors.len(), 2);
+        let d = errors
+            .iter()
+            .find(|e| e.error == SecretError::Unset("WP_TEST_UNSET_D".into()))
+            .unwrap();
+        assert_eq!((d.rows, d.first.as_str()), (2, "m.csv:2"));
     }
 }

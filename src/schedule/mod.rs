@@ -87,10 +87,6 @@ impl<T> Lane<T> {
         }
     }
 
-    fn has_work(&self) -> bool {
-        !self.ready.is_empty() || !self.delayed.is_empty()
-    }
-
     /// Ok if a job may go now, else the earliest instant it might.
     fn readiness(&mut self, now: Instant) -> Result<(), Option<Instant>> {
         self.promote(now);
@@ -136,6 +132,8 @@ pub struct Scheduler<T> {
     base_waba_spacing: Duration,
     budget: crate::limits::Rate,
     seq: u64,
+    /// Jobs in the lanes (ready or delayed), kept so `next` need not count them.
+    queued: usize,
 }
 
 impl<T> Scheduler<T> {
@@ -153,6 +151,7 @@ impl<T> Scheduler<T> {
             base_waba_spacing: limits.rate_per_waba.interval(),
             budget: limits.rate_per_waba,
             seq: 0,
+            queued: 0,
         }
     }
 
@@ -181,6 +180,7 @@ impl<T> Scheduler<T> {
     /// Queue a job for its WABA, to go no earlier than `not_before`.
     pub fn push(&mut self, waba: &WabaId, job: T, not_before: Option<Instant>) {
         self.seq += 1;
+        self.queued += 1;
         let seq = self.seq;
         let lane = self.lane(waba);
         match not_before {
@@ -193,7 +193,7 @@ impl<T> Scheduler<T> {
     /// concurrency slot (give it back with [`Scheduler::finished`]) and one unit
     /// of its WABA's budget.
     pub fn next(&mut self, now: Instant) -> Dispatch<T> {
-        if self.lanes.iter().all(|l| !l.has_work()) {
+        if self.queued == 0 {
             return Dispatch::Empty;
         }
         if self.in_flight >= self.concurrency {
@@ -228,6 +228,7 @@ impl<T> Scheduler<T> {
                     let Some(job) = lane.ready.pop_front() else {
                         continue;
                     };
+                    self.queued -= 1;
                     lane.budget.record(now);
                     lane.last_dispatch = Some(now);
                     lane.in_flight += 1;
@@ -293,19 +294,19 @@ impl<T> Scheduler<T> {
 
     /// WABAs paused now, with the instant they resume.
     pub fn paused(&self, now: Instant) -> Vec<(WabaId, Instant)> {
-        let mut v: Vec<_> = self
-            .lanes
+        self.lanes
             .iter()
             .filter_map(|l| {
                 l.paused_until
                     .filter(|u| *u > now)
                     .map(|u| (l.waba.clone(), u))
             })
-            .collect();
-        if let Some(u) = self.app_paused_until.filter(|u| *u > now) {
-            v.push((WabaId::new_unchecked("(app)"), u));
-        }
-        v
+            .collect()
+    }
+
+    /// Until when the whole app is paused, if it is now.
+    pub fn app_paused(&self, now: Instant) -> Option<Instant> {
+        self.app_paused_until.filter(|u| *u > now)
     }
 
     /// Take every queued job (delayed or ready) that matches, e.g. every row of a
@@ -327,15 +328,13 @@ impl<T> Scheduler<T> {
                 }
             }
         }
+        self.queued -= out.len();
         out
     }
 
     /// Jobs still queued (ready or delayed).
     pub fn queued(&self) -> usize {
-        self.lanes
-            .iter()
-            .map(|l| l.ready.len() + l.delayed.len())
-            .sum()
+        self.queued
     }
 }
 

@@ -58,6 +58,7 @@ impl RollingWindow {
     }
 
     /// Calls counted in the current window.
+    #[cfg(test)]
     pub fn used(&mut self, now: Instant) -> usize {
         self.expire(now);
         self.calls.len()

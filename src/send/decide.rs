@@ -5,7 +5,7 @@ use rand::Rng;
 use std::time::Duration;
 
 use super::{Job, ReconcileWhy, Step, StepOk, StepReply};
-use crate::graph::{ErrorClass, Failure, GraphError, Hints, classify, digits_of};
+use crate::graph::{ErrorClass, Failure, GraphError, Hints, ListPage, classify};
 use crate::schedule::backoff::Backoff;
 
 /// The knobs of the decisions.
@@ -63,7 +63,7 @@ pub fn requested_wait(h: &Hints) -> Option<Duration> {
     }
 }
 
-pub fn decide(mut job: Job, reply: StepReply, policy: &Policy, rng: &mut impl Rng) -> Decision {
+pub fn decide(job: Job, reply: StepReply, policy: &Policy, rng: &mut impl Rng) -> Decision {
     let hints = reply.hints;
     match reply.result {
         Ok(StepOk::Created(id)) => Decision::Created {
@@ -71,78 +71,68 @@ pub fn decide(mut job: Job, reply: StepReply, policy: &Policy, rng: &mut impl Rn
             id,
             note: None,
         },
-        Ok(StepOk::Page(page)) => {
-            let want = job.row.phone.e164_digits();
-            if let Some(found) = page
-                .numbers
-                .iter()
-                .find(|n| digits_of(&n.display_phone_number) == want)
-            {
-                let why = match &job.step {
-                    Step::Reconcile {
-                        why: ReconcileWhy::AlreadyExists(_),
-                        ..
-                    } => "Meta said it already exists",
-                    Step::Reconcile {
-                        why: ReconcileWhy::Resumed,
-                        ..
-                    } => "an interrupted run may have sent it",
-                    _ => "an earlier attempt got no answer",
-                };
-                let note = format!("reconciled: found on the WABA's phone number list ({why})");
-                return Decision::Created {
-                    id: found.id.clone(),
-                    job,
-                    note: Some(note),
-                };
-            }
-            let Step::Reconcile { why, .. } = &job.step else {
-                return Decision::Requeue {
-                    job,
-                    delay: Duration::ZERO,
-                };
+        Ok(StepOk::Page(page)) => on_page(job, page, policy, rng),
+        Err(failure) => on_failure(job, failure, &hints, policy, rng),
+    }
+}
+
+/// One page of the WABA's phone numbers, read to settle a row in doubt.
+fn on_page(mut job: Job, page: ListPage, policy: &Policy, rng: &mut impl Rng) -> Decision {
+    let Step::Reconcile { why, .. } = &job.step else {
+        // A listing answers only a reconcile step; nothing to settle.
+        return Decision::Requeue {
+            job,
+            delay: Duration::ZERO,
+        };
+    };
+    if let Some(found) = page.find(&job.row.phone.e164_digits()) {
+        let cause = match why {
+            ReconcileWhy::AlreadyExists(_) => "Meta said it already exists",
+            ReconcileWhy::Resumed => "an interrupted run may have sent it",
+            ReconcileWhy::InDoubt(_) => "an earlier attempt got no answer",
+        };
+        let note = format!("reconciled: found on the WABA's phone number list ({cause})");
+        return Decision::Created {
+            id: found.id.clone(),
+            job,
+            note: Some(note),
+        };
+    }
+    match (page.after, why.clone()) {
+        (Some(after), why) => {
+            job.step = Step::Reconcile {
+                after: Some(after),
+                why,
             };
-            match (page.after, why.clone()) {
-                (Some(after), why) => {
-                    job.step = Step::Reconcile {
-                        after: Some(after),
-                        why,
-                    };
-                    Decision::Requeue {
-                        job,
-                        delay: Duration::ZERO,
-                    }
-                }
-                (None, ReconcileWhy::AlreadyExists(err)) => Decision::Failed {
-                    job,
-                    failure: Failure::Graph(err),
-                    note: Some(
-                        "the number exists but is not on this WABA's phone number list".into(),
-                    ),
-                },
-                (None, ReconcileWhy::InDoubt(_) | ReconcileWhy::Resumed) => {
-                    // Not there: the earlier attempt did not create it, so sending is safe.
-                    if job.attempts >= policy.max_attempts {
-                        let failure = job.last_failure.clone().unwrap_or(Failure::Network {
-                            message: "attempts ran out".into(),
-                            in_doubt: false,
-                        });
-                        let note = Some(
-                            "attempts ran out; the number is not on the WABA's list".to_string(),
-                        );
-                        return Decision::Failed { job, failure, note };
-                    }
-                    job.step = Step::Create;
-                    let delay = if job.failures > 0 {
-                        policy.backoff.delay(job.failures, rng)
-                    } else {
-                        Duration::ZERO
-                    };
-                    Decision::Requeue { job, delay }
-                }
+            Decision::Requeue {
+                job,
+                delay: Duration::ZERO,
             }
         }
-        Err(failure) => on_failure(job, failure, &hints, policy, rng),
+        (None, ReconcileWhy::AlreadyExists(err)) => Decision::Failed {
+            job,
+            failure: Failure::Graph(err),
+            note: Some("the number exists but is not on this WABA's phone number list".into()),
+        },
+        (None, ReconcileWhy::InDoubt(_) | ReconcileWhy::Resumed) => {
+            // Not there: the earlier attempt did not create it, so sending is safe.
+            if job.attempts >= policy.max_attempts {
+                let failure = job.last_failure.clone().unwrap_or(Failure::Network {
+                    message: "attempts ran out".into(),
+                    in_doubt: false,
+                });
+                let note =
+                    Some("attempts ran out; the number is not on the WABA's list".to_string());
+                return Decision::Failed { job, failure, note };
+            }
+            job.step = Step::Create;
+            let delay = if job.failures > 0 {
+                policy.backoff.delay(job.failures, rng)
+            } else {
+                Duration::ZERO
+            };
+            Decision::Requeue { job, delay }
+        }
     }
 }
 
