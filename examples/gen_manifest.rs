@@ -78,7 +78,6 @@ pub fn yaml(rows: usize) -> String {
     s
 }
 
-#[allow(dead_code)] // the bench includes this file for `csv`/`yaml` only
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(rows), Some(format), Some(out)) = (

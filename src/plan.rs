@@ -78,8 +78,8 @@ impl Plan {
 /// Group the rows by WABA, count what is left to send, estimate the time.
 /// `already_created` holds the `RowId::row` of rows a resumed results file
 /// already has as `created`.
-pub fn build_plan(
-    rows: &[ValidRow],
+pub fn build_plan<'a>(
+    rows: impl IntoIterator<Item = &'a ValidRow>,
     already_created: &HashSet<u32>,
     limits: &Limits,
     default_token_env: &str,
@@ -90,15 +90,15 @@ pub fn build_plan(
 }
 
 /// [`build_plan`] with the "is this variable set" test given (for tests).
-fn build_plan_with(
-    rows: &[ValidRow],
+fn build_plan_with<'a>(
+    rows: impl IntoIterator<Item = &'a ValidRow>,
     already_created: &HashSet<u32>,
     limits: &Limits,
     default_token_env: &str,
     is_set: impl Fn(&str) -> bool,
 ) -> Plan {
     let mut wabas: Vec<WabaPlan> = Vec::new();
-    let mut index: HashMap<&WabaId, usize> = HashMap::new();
+    let mut index: HashMap<&'a WabaId, usize> = HashMap::new();
     for row in rows {
         let i = *index.entry(&row.waba_id).or_insert_with(|| {
             wabas.push(WabaPlan {

@@ -29,6 +29,11 @@ fn row(n: u32, waba: &str, token: Option<&str>) -> ValidRow {
     }
 }
 
+/// The plan of `rows`, none already created, every token variable set.
+fn plan_fresh(rows: &[ValidRow], limits: &Limits) -> Plan {
+    build_plan_with(rows, &HashSet::new(), limits, "T", |_| true)
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -88,13 +93,7 @@ fn wabas_run_in_parallel_so_the_largest_bounds() {
     for w in 0..20 {
         rows.extend((0..10).map(|i| row(1000 + w * 10 + i, &format!("w{w}"), None)));
     }
-    let p = build_plan_with(
-        &rows,
-        &HashSet::new(),
-        &limits("200/h", None, 8),
-        "T",
-        |_| true,
-    );
+    let p = plan_fresh(&rows, &limits("200/h", None, 8));
     assert_eq!(p.estimate, secs(7200.0) + ASSUMED_LATENCY);
     assert_eq!(p.bound, Bound::WabaBudget(WabaId::new_unchecked("big")));
 }
@@ -104,26 +103,14 @@ fn global_rate_and_concurrency_can_bound_instead() {
     let rows: Vec<ValidRow> = (0..100)
         .map(|i| row(i, &format!("w{}", i % 10), None))
         .collect();
-    let p = build_plan_with(
-        &rows,
-        &HashSet::new(),
-        &limits("1000/s", Some("1/s"), 8),
-        "T",
-        |_| true,
-    );
+    let p = plan_fresh(&rows, &limits("1000/s", Some("1/s"), 8));
     assert_eq!(p.bound, Bound::GlobalRate);
     assert_eq!(p.estimate, secs(99.0) + ASSUMED_LATENCY);
 
     let rows: Vec<ValidRow> = (0..1000)
         .map(|i| row(i, &format!("w{}", i % 100), None))
         .collect();
-    let p = build_plan_with(
-        &rows,
-        &HashSet::new(),
-        &limits("1000/s", None, 8),
-        "T",
-        |_| true,
-    );
+    let p = plan_fresh(&rows, &limits("1000/s", None, 8));
     assert_eq!(p.bound, Bound::Concurrency);
     assert_eq!(p.estimate, secs(1000.0 * 0.3 / 8.0));
 }

@@ -7,10 +7,10 @@ use super::validate::{print_diagnostics, print_error};
 use crate::cli::PlanArgs;
 use crate::exit::Exit;
 use crate::limits::Limits;
-use crate::manifest::{ManifestError, read_manifest};
+use crate::manifest::{Manifest, ManifestError, read_manifest};
 use crate::plan::build_plan;
 use crate::results::Status;
-use crate::validate::{Severity, ValidRow, ValidateOptions, load_and_validate};
+use crate::validate::{Severity, ValidateOptions, validate};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
@@ -26,13 +26,15 @@ pub fn command(args: PlanArgs) -> Exit {
     let opts = ValidateOptions {
         strict_numbers: args.strict_numbers,
     };
-    let validation = match load_and_validate(&args.manifest, &opts) {
-        Ok(v) => v,
+    // Read once: the rows are validated, and a results file's outcomes kept.
+    let manifest = match read_manifest(&args.manifest) {
+        Ok(m) => m,
         Err(e) => {
             print_error(&e);
             return Exit::Usage;
         }
     };
+    let validation = validate(&manifest, &opts);
     if !validation.diagnostics.is_empty() {
         print_diagnostics(&validation);
     }
@@ -42,7 +44,7 @@ pub fn command(args: PlanArgs) -> Exit {
     let created = match &args.resume {
         // A results file given as the manifest: what `retry` would send, so its
         // `created` rows are skipped too.
-        None => created_rows(&args.manifest).unwrap_or_default(),
+        None => created_in(&manifest).unwrap_or_default(),
         Some(path) => match created_rows(path) {
             Ok(c) => c,
             Err(e) => {
@@ -51,8 +53,7 @@ pub fn command(args: PlanArgs) -> Exit {
             }
         },
     };
-    let rows: Vec<ValidRow> = validation.valid_rows().cloned().collect();
-    let plan = build_plan(&rows, &created, &limits, &args.token_env);
+    let plan = build_plan(validation.valid_rows(), &created, &limits, &args.token_env);
     let _ = write!(std::io::stdout().lock(), "{plan}");
     Exit::Success
 }
@@ -67,20 +68,25 @@ enum ResumeError {
     Header(String),
 }
 
-/// The `row` numbers a results file records as `created`. A results file is a
-/// manifest too, so the manifest reader reads it.
+/// The `row` numbers the results file at `path` records as `created`. A
+/// results file is a manifest too, so the manifest reader reads it.
 fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
     let m = read_manifest(path)?;
     if let Some(d) = m.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         return Err(ResumeError::Header(d.to_string()));
     }
-    if m.rows.iter().any(|r| r.origin.is_none()) {
-        return Err(ResumeError::NotResults(path.display().to_string()));
+    created_in(&m).ok_or_else(|| ResumeError::NotResults(path.display().to_string()))
+}
+
+/// The `row` numbers a manifest read from a results file records as
+/// `created`; `None` when it is not a results file (a row has no origin).
+fn created_in(m: &Manifest) -> Option<HashSet<u32>> {
+    let mut created = HashSet::new();
+    for r in &m.rows {
+        let o = r.origin.as_ref()?;
+        if o.status == Status::Created.as_str() {
+            created.insert(o.row);
+        }
     }
-    Ok(m.rows
-        .iter()
-        .filter_map(|r| r.origin.as_ref())
-        .filter(|o| o.status == Status::Created.as_str())
-        .map(|o| o.row)
-        .collect())
+    Some(created)
 }

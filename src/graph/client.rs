@@ -11,6 +11,7 @@
 use super::config::{ApiVersion, ClientConfig, Credentials, GraphSetupError};
 use super::usage::parse_hints;
 use super::{Failure, GraphError, Hints, ListPage, Reply, parse};
+use reqwest::header::AUTHORIZATION;
 use reqwest::{RequestBuilder, Url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,8 +83,9 @@ pub struct GraphClient {
 
 #[derive(Debug)]
 struct Inner {
-    /// `graph_url` as given (path prefix kept, no query).
-    base: Url,
+    /// `{graph_url}/{version}` (path prefix kept, no query): each call's URL
+    /// is this plus two segments.
+    versioned: Url,
     version: ApiVersion,
     timeout: Duration,
     /// `facebook-api-version` logged once, and warned about once.
@@ -93,7 +95,10 @@ struct Inner {
 
 impl GraphClient {
     pub fn new(cfg: ClientConfig) -> Result<Self, GraphSetupError> {
-        let base = check_graph_url(&cfg.graph_url)?;
+        let mut versioned = check_graph_url(&cfg.graph_url)?;
+        if let Ok(mut segments) = versioned.path_segments_mut() {
+            segments.pop_if_empty().push(cfg.api_version.as_str());
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("waba-provision/", env!("CARGO_PKG_VERSION")))
             .timeout(cfg.timeout)
@@ -108,7 +113,7 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             inner: Arc::new(Inner {
-                base,
+                versioned,
                 version: cfg.api_version,
                 timeout: cfg.timeout,
                 version_logged: AtomicBool::new(false),
@@ -127,11 +132,7 @@ impl GraphClient {
         if let Some(proof) = creds.appsecret_proof() {
             form.push(("appsecret_proof", proof));
         }
-        let request = self
-            .http
-            .post(self.endpoint(req.waba_id))
-            .bearer_auth(creds.token().expose())
-            .form(&form);
+        let request = authorize(self.http.post(self.endpoint(req.waba_id)), creds).form(&form);
         self.execute(request, creds, req.waba_id, parse::created_id)
             .await
     }
@@ -151,11 +152,7 @@ impl GraphClient {
         if let Some(proof) = creds.appsecret_proof() {
             query.push(("appsecret_proof", proof));
         }
-        let request = self
-            .http
-            .get(self.endpoint(waba_id))
-            .bearer_auth(creds.token().expose())
-            .query(&query);
+        let request = authorize(self.http.get(self.endpoint(waba_id)), creds).query(&query);
         self.execute(request, creds, waba_id, parse::list_page)
             .await
     }
@@ -163,13 +160,9 @@ impl GraphClient {
     /// `{graph_url}/{version}/{waba_id}/phone_numbers`, each part one path
     /// segment (percent-encoded, so an id can never change the path).
     fn endpoint(&self, waba_id: &str) -> Url {
-        let mut url = self.inner.base.clone();
+        let mut url = self.inner.versioned.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .push(self.inner.version.as_str())
-                .push(waba_id)
-                .push("phone_numbers");
+            segments.push(waba_id).push("phone_numbers");
         }
         url
     }
@@ -256,6 +249,16 @@ impl GraphClient {
                  (the requested one may be deprecated)"
             );
         }
+    }
+}
+
+/// `Authorization: Bearer <token>`, from the header value built once with the
+/// credentials. A token that cannot be a header value goes through
+/// `bearer_auth`, so reqwest refuses the request before anything is sent.
+fn authorize(request: RequestBuilder, creds: &Credentials) -> RequestBuilder {
+    match creds.authorization() {
+        Some(value) => request.header(AUTHORIZATION, value.clone()),
+        None => request.bearer_auth(creds.token().expose()),
     }
 }
 

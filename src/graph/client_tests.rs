@@ -179,14 +179,17 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Seen>
     })
 }
 
-fn client(base: &str, timeout: Duration) -> GraphClient {
-    GraphClient::new(ClientConfig {
+fn config(base: &str, timeout: Duration) -> ClientConfig {
+    ClientConfig {
         graph_url: base.to_owned(),
         api_version: ApiVersion::parse("v25.0").unwrap(),
         timeout,
         max_connections: 4,
-    })
-    .unwrap()
+    }
+}
+
+fn client(base: &str, timeout: Duration) -> GraphClient {
+    GraphClient::new(config(base, timeout)).unwrap()
 }
 
 fn creds(with_secret: bool) -> Credentials {
@@ -498,6 +501,25 @@ async fn nothing_listening_is_not_in_doubt() {
 }
 
 #[tokio::test]
+async fn a_token_that_cannot_be_a_header_is_refused_before_sending() {
+    let (base, mut seen) = serve(vec![json(200, r#"{"id":"5"}"#)]).await;
+    let creds = Credentials::new(Token::new("EAA\nbroken"), None);
+    let reply = client(&base, Duration::from_secs(10))
+        .create_phone_number(&creds, &request())
+        .await;
+    let Err(Failure::Network { message, in_doubt }) = reply.result else {
+        panic!("expected a network failure");
+    };
+    assert!(!in_doubt, "{message}");
+    assert!(
+        message.starts_with("could not build the request"),
+        "{message}"
+    );
+    assert!(!message.contains("broken"), "{message}");
+    assert!(seen.try_recv().is_err());
+}
+
+#[tokio::test]
 async fn a_header_never_fails_a_call() {
     let (base, _seen) = serve(vec![response(
         200,
@@ -518,12 +540,7 @@ async fn a_header_never_fails_a_call() {
 
 #[test]
 fn graph_url_checks() {
-    let cfg = |url: &str| ClientConfig {
-        graph_url: url.to_owned(),
-        api_version: ApiVersion::parse("v25.0").unwrap(),
-        timeout: Duration::from_secs(1),
-        max_connections: 1,
-    };
+    let cfg = |url: &str| config(url, Duration::from_secs(1));
     for ok in [
         "https://graph.facebook.com",
         "https://graph.facebook.com/",

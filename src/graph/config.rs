@@ -1,8 +1,10 @@
 //! What a [`GraphClient`](super::GraphClient) is built from: a checked API
 //! version, the endpoint and connection settings, and the credentials of one
-//! token (its `appsecret_proof` computed once, not per request).
+//! token (its `Authorization` header and `appsecret_proof` computed once, not
+//! per request).
 
 use crate::secret::{AppSecret, Token};
+use reqwest::header::HeaderValue;
 use std::fmt;
 use std::time::Duration;
 
@@ -62,19 +64,32 @@ pub struct ClientConfig {
 #[derive(Clone)]
 pub struct Credentials {
     token: Token,
+    /// `Bearer <token>`, marked sensitive; `None` when the token cannot be a
+    /// header value (the client then lets reqwest refuse the request).
+    authorization: Option<HeaderValue>,
     appsecret_proof: Option<String>,
 }
 
 impl Credentials {
     pub fn new(token: Token, app_secret: Option<&AppSecret>) -> Self {
         let appsecret_proof = app_secret.map(|s| s.proof(&token));
+        let authorization = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
         Credentials {
             token,
+            authorization,
             appsecret_proof,
         }
     }
     pub(crate) fn token(&self) -> &Token {
         &self.token
+    }
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
     }
     pub(crate) fn appsecret_proof(&self) -> Option<&str> {
         self.appsecret_proof.as_deref()

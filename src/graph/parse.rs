@@ -144,6 +144,25 @@ fn strip_tags(s: &str) -> String {
     out
 }
 
+/// A 2xx answer's top-level JSON object (`None` when the body is not one). A
+/// non-2xx answer, or a 2xx carrying Meta's `{"error": {...}}`, is the Graph error.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the shared `Failure` that `Reply` carries by value; failures are the rare path"
+)]
+fn success_object(http_status: u16, body: &[u8]) -> Result<Option<Map<String, Value>>, Failure> {
+    if !(200..300).contains(&http_status) {
+        return Err(Failure::Graph(GraphError::from_body(http_status, body)));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(top)) => match top.get("error") {
+            Some(Value::Object(e)) => Err(Failure::Graph(from_error_object(http_status, e))),
+            _ => Ok(Some(top)),
+        },
+        _ => Ok(None),
+    }
+}
+
 /// The answer to the create call. A 2xx must carry a non-empty numeric `id`;
 /// a 2xx without one leaves the outcome unknown (something answered, but we
 /// cannot tell what was created), so it is reported in doubt for the runner
@@ -153,31 +172,23 @@ fn strip_tags(s: &str) -> String {
     reason = "the error is the shared `Failure` that `Reply` carries by value; failures are the rare path"
 )]
 pub(crate) fn created_id(http_status: u16, body: &[u8]) -> Result<String, Failure> {
-    if !(200..300).contains(&http_status) {
-        return Err(Failure::Graph(GraphError::from_body(http_status, body)));
+    let top = success_object(http_status, body)?;
+    let id = match top.as_ref().and_then(|top| top.get("id")) {
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    };
+    match id.filter(|id| is_numeric_id(id)) {
+        Some(id) => Ok(id),
+        None => Err(Failure::Network {
+            message: format!(
+                "{} without a usable phone number id ({})",
+                status_line(http_status),
+                excerpt(body, "body")
+            ),
+            in_doubt: true,
+        }),
     }
-    let value = serde_json::from_slice::<Value>(body).ok();
-    if let Some(Value::Object(top)) = &value {
-        if let Some(Value::Object(_)) = top.get("error") {
-            return Err(Failure::Graph(GraphError::from_body(http_status, body)));
-        }
-        let id = match top.get("id") {
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
-            Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
-            _ => None,
-        };
-        if let Some(id) = id.filter(|id| is_numeric_id(id)) {
-            return Ok(id);
-        }
-    }
-    Err(Failure::Network {
-        message: format!(
-            "{} without a usable phone number id ({})",
-            status_line(http_status),
-            excerpt(body, "body")
-        ),
-        in_doubt: true,
-    })
 }
 
 fn is_numeric_id(id: &str) -> bool {
@@ -192,15 +203,9 @@ fn is_numeric_id(id: &str) -> bool {
     reason = "the error is the shared `Failure` that `Reply` carries by value; failures are the rare path"
 )]
 pub(crate) fn list_page(http_status: u16, body: &[u8]) -> Result<ListPage, Failure> {
-    if !(200..300).contains(&http_status) {
-        return Err(Failure::Graph(GraphError::from_body(http_status, body)));
-    }
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
+    let Some(top) = success_object(http_status, body)? else {
         return Err(unexpected_listing(http_status, body));
     };
-    if let Some(Value::Object(_)) = top.get("error") {
-        return Err(Failure::Graph(GraphError::from_body(http_status, body)));
-    }
     let Some(Value::Array(data)) = top.get("data") else {
         return Err(unexpected_listing(http_status, body));
     };

@@ -11,6 +11,11 @@ fn text(v: &Option<RawValue>) -> &str {
     v.as_ref().map_or("", |v| v.text.as_str())
 }
 
+/// Diagnostics in their one-line form.
+fn lines<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>) -> Vec<String> {
+    diagnostics.into_iter().map(|d| d.to_string()).collect()
+}
+
 #[test]
 fn reads_columns_in_any_order_and_case() {
     let m = read_str(" Phone_Number ,CC,WABA_ID,verified_name\n7700 900123,44,123, Acme \n");
@@ -52,9 +57,8 @@ fn lines_with_bom_crlf_blank_lines_and_multiline_fields() {
 #[test]
 fn unknown_and_duplicate_columns_are_errors_at_the_header() {
     let m = read_str("waba_id,cc,phone_number,verfied_name,colour,CC\n1,44,7700900123,A,red,44\n");
-    let d: Vec<String> = m.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(
-        d,
+        lines(&m.diagnostics),
         [
             "m.csv:1: error: verfied_name: unknown column (did you mean `verified_name`?)",
             "m.csv:1: error: colour: unknown column",
@@ -73,9 +77,8 @@ fn semicolon_header_gets_a_hint() {
 #[test]
 fn missing_required_column_is_reported_once() {
     let m = read_str("waba_id,phone_numbr\n1,7700900123\n1,7700900124\n");
-    let d: Vec<String> = m.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(
-        d,
+        lines(&m.diagnostics),
         [
             "m.csv:1: error: phone_numbr: unknown column (did you mean `phone_number`?)",
             "m.csv:1: error: cc: required column is missing",
@@ -135,13 +138,8 @@ fn results_file_is_a_manifest() {
 #[test]
 fn results_file_with_bad_row_or_status() {
     let m = read_str("row,source,status,waba_id,cc,phone_number\nx,a:1,done,1,44,7700900123\n");
-    let d: Vec<String> = m
-        .row_problems
-        .iter()
-        .map(|p| p.diagnostic.to_string())
-        .collect();
     assert_eq!(
-        d,
+        lines(m.row_problems.iter().map(|p| &p.diagnostic)),
         [
             "m.csv:2: error: row: `x` is not a row number (a positive whole number)",
             "m.csv:2: error: status: `done` is not one of created, failed, invalid, skipped",

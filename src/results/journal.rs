@@ -12,8 +12,9 @@
 use super::error::{ResultsError, io_at};
 use super::journal_path;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -35,35 +36,25 @@ impl Journal {
             .create(true)
             .open(&path)
             .map_err(io_at(&path))?;
-        let bytes = fs::read(&path).map_err(io_at(&path))?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete < bytes.len() {
-            tracing::warn!(path = %path.display(), bytes = bytes.len() - complete, "removed a torn last journal line");
-            file.set_len(complete as u64).map_err(io_at(&path))?;
+        let len = file.metadata().map_err(io_at(&path))?.len();
+        let complete = complete_len(&file, len).map_err(io_at(&path))?;
+        if complete < len {
+            tracing::warn!(path = %path.display(), bytes = len - complete, "removed a torn last journal line");
+            file.set_len(complete).map_err(io_at(&path))?;
         }
         Ok(Journal { path, file })
     }
 
-    /// Record that `row` is about to be sent (attempt number `attempt`, 1-based);
-    /// returns once the line is with the OS, so a kill -9 right after keeps it.
-    pub fn record_send(&mut self, row: u32, attempt: u32) -> Result<(), ResultsError> {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        let line = format!("send {row} {attempt} {ms}\n");
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(io_at(&self.path))
-    }
-
-    /// [`Journal::record_send`] for several rows at once, in one write.
+    /// Record that these `(row, attempt)` pairs (attempt 1-based) are about to be
+    /// sent, one line each, in one write; returns once the lines are with the OS,
+    /// so a kill -9 right after keeps them.
     pub fn record_sends(&mut self, sends: &[(u32, u32)]) -> Result<(), ResultsError> {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let mut buf = String::with_capacity(sends.len() * 32);
         for (row, attempt) in sends {
-            buf.push_str(&format!("send {row} {attempt} {ms}\n"));
+            let _ = writeln!(buf, "send {row} {attempt} {ms}");
         }
         self.file
             .write_all(buf.as_bytes())
@@ -118,6 +109,24 @@ impl Journal {
     }
 }
 
+/// The length of `file` (`len` bytes) up to and including its last `'\n'`: only
+/// the tail is read, back to the last line break (a torn line is short).
+fn complete_len(mut file: &File, len: u64) -> io::Result<u64> {
+    let mut buf = [0u8; 4096];
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// `send <row> <attempt> <unix_ms>` → row.
 fn parse_line(line: &[u8]) -> Option<u32> {
     let line = std::str::from_utf8(line).ok()?;
@@ -142,9 +151,9 @@ mod tests {
         assert!(Journal::read_sent(&results).unwrap().is_empty());
         let mut j = Journal::open(&results).unwrap();
         assert_eq!(j.path(), dir.path().join("r.csv.journal"));
-        j.record_send(3, 1).unwrap();
-        j.record_send(9, 1).unwrap();
-        j.record_send(3, 2).unwrap();
+        j.record_sends(&[(3, 1)]).unwrap();
+        j.record_sends(&[(9, 1)]).unwrap();
+        j.record_sends(&[(3, 2)]).unwrap();
         j.sync().unwrap();
         // Read while still open: every line is with the OS already.
         assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([3, 9]));
@@ -157,7 +166,7 @@ mod tests {
 
         // A second open appends rather than truncates.
         let mut j = Journal::open(&results).unwrap();
-        j.record_send(11, 1).unwrap();
+        j.record_sends(&[(11, 1)]).unwrap();
         assert_eq!(
             Journal::read_sent(&results).unwrap(),
             HashSet::from([3, 9, 11])
@@ -195,13 +204,34 @@ mod tests {
         .unwrap();
         assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1]));
         let mut j = Journal::open(&results).unwrap();
-        j.record_send(5, 1).unwrap();
+        j.record_sends(&[(5, 1)]).unwrap();
         let text = fs::read_to_string(journal_path(&results)).unwrap();
         assert!(
             text.starts_with("send 1 1 1700000000000\nsend 5 1 "),
             "{text}"
         );
         assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1, 5]));
+    }
+
+    #[test]
+    fn a_torn_tail_longer_than_one_read_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        let torn = "7".repeat(10_000);
+        fs::write(
+            journal_path(&results),
+            format!("send 1 1 17\nsend 2 1 {torn}"),
+        )
+        .unwrap();
+        drop(Journal::open(&results).unwrap());
+        assert_eq!(
+            fs::read_to_string(journal_path(&results)).unwrap(),
+            "send 1 1 17\n"
+        );
+        // Nothing but a torn line: nothing is kept.
+        fs::write(journal_path(&results), &torn).unwrap();
+        drop(Journal::open(&results).unwrap());
+        assert_eq!(fs::read(journal_path(&results)).unwrap(), b"");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! A run uses them in this order: `ResultsFile::open(path, mode)` (lock; on resume,
 //! `final_rows` of the lines returned are not sent again); on resume,
 //! `Journal::read_sent(path)` (rows sent but not final are in doubt: reconcile them
-//! before sending); `Journal::open(path)`; per attempt `record_send` *then* the POST;
+//! before sending); `Journal::open(path)`; per attempt `record_sends` *then* the POST;
 //! per finished row `write`; `sync` both now and then; at the end `compact` (every
 //! row exactly once, in row order) and `Journal::remove(path)`.
 //!

@@ -4,7 +4,7 @@
 use super::{ResultRecord, Status};
 use crate::graph::Failure;
 use crate::manifest::RawValue;
-use crate::validate::{InvalidRow, ValidRow};
+use crate::validate::{InvalidRow, RowId, ValidRow};
 use chrono::{SecondsFormat, Utc};
 
 /// Now, as `finished_at` wants it: RFC 3339, UTC, whole seconds.
@@ -22,12 +22,36 @@ fn join_note(base: String, note: Option<&str>) -> String {
 }
 
 impl ResultRecord {
+    /// A line with the row's number and origin, `status`, `attempts` and
+    /// `finished_at`; every other column empty.
+    fn bare(id: &RowId, status: Status, attempts: u32) -> Self {
+        ResultRecord {
+            row: id.row,
+            source: id.source.clone(),
+            waba_id: String::new(),
+            cc: String::new(),
+            phone_number: String::new(),
+            migrate_phone_number: String::new(),
+            preverified_id: String::new(),
+            verified_name: String::new(),
+            token_env: String::new(),
+            status,
+            phone_number_id: String::new(),
+            error_code: String::new(),
+            error_subcode: String::new(),
+            error_type: String::new(),
+            error_message: String::new(),
+            fbtrace_id: String::new(),
+            http_status: String::new(),
+            attempts,
+            finished_at: now(),
+        }
+    }
+
     /// The columns every status shares, from a validated row: `phone_number` is the
     /// normalised national digits, `migrate_phone_number` `true`/`false`.
     fn from_valid(row: &ValidRow, status: Status, attempts: u32) -> Self {
         ResultRecord {
-            row: row.id.row,
-            source: row.id.source.clone(),
             waba_id: row.waba_id.as_str().to_string(),
             cc: row.phone.cc().to_string(),
             phone_number: row.phone.national().to_string(),
@@ -39,16 +63,7 @@ impl ResultRecord {
                 .as_ref()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default(),
-            status,
-            phone_number_id: String::new(),
-            error_code: String::new(),
-            error_subcode: String::new(),
-            error_type: String::new(),
-            error_message: String::new(),
-            fbtrace_id: String::new(),
-            http_status: String::new(),
-            attempts,
-            finished_at: now(),
+            ..Self::bare(&row.id, status, attempts)
         }
     }
 
@@ -119,8 +134,6 @@ impl ResultRecord {
         let f = &row.fields;
         let text = |v: &Option<RawValue>| v.as_ref().map(|v| v.text.clone()).unwrap_or_default();
         ResultRecord {
-            row: row.id.row,
-            source: row.id.source.clone(),
             waba_id: text(&f.waba_id),
             cc: text(&f.cc),
             phone_number: text(&f.phone_number),
@@ -128,16 +141,8 @@ impl ResultRecord {
             preverified_id: text(&f.preverified_id),
             verified_name: text(&f.verified_name),
             token_env: text(&f.token_env),
-            status: Status::Invalid,
-            phone_number_id: String::new(),
-            error_code: String::new(),
-            error_subcode: String::new(),
-            error_type: String::new(),
             error_message: row.reasons.join("; "),
-            fbtrace_id: String::new(),
-            http_status: String::new(),
-            attempts: 0,
-            finished_at: now(),
+            ..Self::bare(&row.id, Status::Invalid, 0)
         }
     }
 

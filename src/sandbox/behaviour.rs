@@ -12,6 +12,7 @@ use super::meta::{self, GraphErr};
 use super::params::{self, Params};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One Graph request, as the HTTP layer parsed it.
@@ -25,8 +26,8 @@ pub(crate) struct Call {
     pub query: Vec<(String, String)>,
     /// Form or JSON body parameters.
     pub body: Vec<(String, String)>,
-    /// `http://127.0.0.1:PORT`, for `paging.next`.
-    pub base_url: String,
+    /// `http://127.0.0.1:PORT`, for `paging.next` (shared by every request).
+    pub base_url: Arc<str>,
 }
 
 /// What to send back.
@@ -127,7 +128,6 @@ struct Trace<'a> {
     waba: Option<&'a str>,
     /// Set when a budget refused the call.
     regain: Option<Duration>,
-    created_id: Option<String>,
 }
 
 /// Decide the answer to one call at `now`, updating ledger, budgets and log.
@@ -157,44 +157,27 @@ pub(crate) fn decide(state: &mut State, call: &Call, now: Instant) -> Decision {
         .dice
         .latency(state.config.latency_ms, state.config.jitter_ms);
     log.waba_id = trace.waba.map(str::to_string);
-    log.created_id = trace.created_id.clone();
 
     let fbtrace = state.dice.trace_id(11);
     let mut headers = Vec::with_capacity(8);
     let reply = match outcome {
         Ok(body) => Reply::Json { status: 200, body },
-        Err(Stop::Refused(err)) => {
-            log.error_code = Some(err.code);
-            if let Some(v) = err.www_authenticate_value() {
-                headers.push(("www-authenticate", v));
-            }
-            Reply::Json {
-                status: err.status,
-                body: err.body(&fbtrace),
-            }
-        }
+        Err(Stop::Refused(err)) => refuse(err, &fbtrace, &mut log, &mut headers),
         Err(Stop::Fault(fault)) => {
             log.fault = Some(fault.name().to_string());
             match fault {
                 Fault::Html503 => Reply::Html503,
                 Fault::DropAfterCreate => Reply::Drop,
-                Fault::Transient(variant) => {
-                    let err = GraphErr::transient(variant);
-                    log.error_code = Some(err.code);
-                    Reply::Json {
-                        status: err.status,
-                        body: err.body(&fbtrace),
-                    }
-                }
+                Fault::Transient(variant) => refuse(
+                    GraphErr::transient(variant),
+                    &fbtrace,
+                    &mut log,
+                    &mut headers,
+                ),
                 Fault::Slow => {
                     // The answer comes too late; by then it is a plain transient error.
                     delay += Duration::from_millis(state.config.faults.slow_ms);
-                    let err = GraphErr::transient(0);
-                    log.error_code = Some(err.code);
-                    Reply::Json {
-                        status: err.status,
-                        body: err.body(&fbtrace),
-                    }
+                    refuse(GraphErr::transient(0), &fbtrace, &mut log, &mut headers)
                 }
             }
         }
@@ -212,6 +195,24 @@ pub(crate) fn decide(state: &mut State, call: &Call, now: Instant) -> Decision {
         reply,
         headers,
         delay,
+    }
+}
+
+/// A Graph error answer: its code goes to the log, its `WWW-Authenticate`
+/// (if it has one) to the headers.
+fn refuse(
+    err: GraphErr,
+    fbtrace: &str,
+    log: &mut RequestLogEntry,
+    headers: &mut Vec<(&'static str, String)>,
+) -> Reply {
+    log.error_code = Some(err.code);
+    if let Some(v) = err.www_authenticate_value() {
+        headers.push(("www-authenticate", v));
+    }
+    Reply::Json {
+        status: err.status,
+        body: err.body(fbtrace),
     }
 }
 
@@ -233,7 +234,7 @@ fn answer<'c>(
         return Err(GraphErr::unknown_path(&call.path).into());
     }
     trace.version = Some(version);
-    if !waba.bytes().all(|b| b.is_ascii_digit()) || waba.is_empty() {
+    if !params::digits(waba) {
         return Err(GraphErr::unsupported_method(&call.method, waba).into());
     }
     trace.waba = Some(waba);
@@ -306,7 +307,7 @@ fn answer<'c>(
             return Err(Stop::Fault(f));
         }
         let id = create_number(state, waba, create, log.at_ms)?;
-        trace.created_id = Some(id.clone());
+        log.created_id = Some(id.clone());
         if fault == Some(Fault::DropAfterCreate) {
             return Err(Stop::Fault(Fault::DropAfterCreate));
         }
@@ -329,8 +330,7 @@ fn valid_version(v: &str) -> bool {
     let Some((major, minor)) = rest.split_once('.') else {
         return false;
     };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(major) && digits(minor)
+    params::digits(major) && params::digits(minor)
 }
 
 /// Refuse a number held anywhere, else record it and return its new id.

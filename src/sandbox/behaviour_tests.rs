@@ -42,6 +42,22 @@ fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+fn budget(calls: u32, window: Duration) -> Option<Budget> {
+    Some(Budget { calls, window })
+}
+
+/// Fault rates with one kind at 1.0.
+fn only_fault(kind: &str) -> crate::sandbox::FaultRates {
+    let mut f = crate::sandbox::FaultRates::default();
+    match kind {
+        "transient" => f.transient = 1.0,
+        "html_503" => f.html_503 = 1.0,
+        "slow" => f.slow = 1.0,
+        _ => f.drop_after_create = 1.0,
+    }
+    f
+}
+
 fn state(config: SandboxConfig) -> (State, Instant) {
     let t0 = Instant::now();
     (State::new(config, t0), t0)
@@ -201,10 +217,7 @@ fn appsecret_proof_required_and_checked() {
 #[test]
 fn waba_budget_throttles_with_regain_and_extension() {
     let config = SandboxConfig {
-        waba_budget: Some(Budget {
-            calls: 2,
-            window: Duration::from_secs(120),
-        }),
+        waba_budget: budget(2, Duration::from_secs(120)),
         ..SandboxConfig::default()
     };
     let (mut s, t0) = state(config);
@@ -256,10 +269,7 @@ fn waba_budget_throttles_with_regain_and_extension() {
 #[test]
 fn retry_after_carries_exact_seconds_and_minutes_round_down() {
     let config = SandboxConfig {
-        waba_budget: Some(Budget {
-            calls: 1,
-            window: Duration::from_secs(2),
-        }),
+        waba_budget: budget(1, Duration::from_secs(2)),
         retry_after: true,
         throttle_extension: false,
         ..SandboxConfig::default()
@@ -287,10 +297,7 @@ fn retry_after_carries_exact_seconds_and_minutes_round_down() {
 #[test]
 fn app_budget_answers_code_4_and_counts_gets() {
     let config = SandboxConfig {
-        app_budget: Some(Budget {
-            calls: 2,
-            window: Duration::from_secs(60),
-        }),
+        app_budget: budget(2, Duration::from_secs(60)),
         ..SandboxConfig::default()
     };
     let (mut s, t0) = state(config);
@@ -344,7 +351,7 @@ fn faults_transient_html_slow_and_drop() {
     );
     assert_eq!(status_code(&d).0, 200);
 
-    config.faults = FaultRatesBuilder::only("transient");
+    config.faults = only_fault("transient");
     let (mut s, t0) = state(config.clone());
     let d = decide(&mut s, &create("1", "5550100001"), t0);
     let Reply::Json { status: 500, body } = &d.reply else {
@@ -353,13 +360,13 @@ fn faults_transient_html_slow_and_drop() {
     assert_eq!(body["error"]["is_transient"], true);
     assert!(s.ledger().is_empty());
 
-    config.faults = FaultRatesBuilder::only("html_503");
+    config.faults = only_fault("html_503");
     let (mut s, t0) = state(config.clone());
     let d = decide(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(d.reply, Reply::Html503);
     assert!(d.headers.is_empty());
 
-    config.faults = FaultRatesBuilder::only("slow");
+    config.faults = only_fault("slow");
     config.faults.slow_ms = 5000;
     config.latency_ms = 10;
     let (mut s, t0) = state(config);
@@ -429,25 +436,10 @@ fn reset_forgets_but_never_reuses_ids() {
     assert_ne!(s.ledger()[0].id, first);
 }
 
-/// Fault rates with one kind at 1.0.
-struct FaultRatesBuilder;
-impl FaultRatesBuilder {
-    fn only(kind: &str) -> crate::sandbox::FaultRates {
-        let mut f = crate::sandbox::FaultRates::default();
-        match kind {
-            "transient" => f.transient = 1.0,
-            "html_503" => f.html_503 = 1.0,
-            "slow" => f.slow = 1.0,
-            _ => f.drop_after_create = 1.0,
-        }
-        f
-    }
-}
-
 #[test]
 fn faults_hit_listings_only_when_asked() {
     let mut config = SandboxConfig {
-        faults: FaultRatesBuilder::only("transient"),
+        faults: only_fault("transient"),
         ..SandboxConfig::default()
     };
     let list = call("GET", "/v25.0/1/phone_numbers", Some("t"), &[]);

@@ -105,26 +105,26 @@ impl GraphErr {
 
     /// A token the sandbox does not know (HTTP 401 as in Meta's OpenAPI example).
     pub(crate) fn token_invalid() -> Self {
-        let mut e = GraphErr::new(
+        GraphErr::token_190(
             401,
-            190,
-            OAUTH,
+            467,
             "Invalid OAuth access token - Cannot parse access token",
-        );
-        e.subcode = Some(467);
-        e.www_authenticate = Some("invalid_token");
-        e
+        )
     }
 
     /// An expired token (observed as HTTP 400).
     pub(crate) fn token_expired() -> Self {
-        let mut e = GraphErr::new(
+        GraphErr::token_190(
             400,
-            190,
-            OAUTH,
+            463,
             "Error validating access token: Session has expired on Tuesday, 01-Sep-26 12:00:00 PDT. The current time is later.",
-        );
-        e.subcode = Some(463);
+        )
+    }
+
+    /// Code 190 (a token that cannot be used), with `WWW-Authenticate: … "invalid_token"`.
+    fn token_190(status: u16, subcode: u32, message: &'static str) -> Self {
+        let mut e = GraphErr::new(status, 190, OAUTH, message);
+        e.subcode = Some(subcode);
         e.www_authenticate = Some("invalid_token");
         e
     }
@@ -242,21 +242,20 @@ impl GraphErr {
 /// The HTML page a proxy in front of Graph answers with (not Graph JSON).
 pub(crate) const HTML_503: &str = "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\n<body><h1>503 Service Unavailable</h1><p>No server is available to handle this request.</p></body></html>\n";
 
-/// `X-Business-Use-Case-Usage` for one WABA.
+/// `X-Business-Use-Case-Usage` for one WABA. Written directly (it goes on
+/// every answer, under the state lock) rather than built as a `Value`; the
+/// key is a WABA id, which the checks have already found to be all digits,
+/// so it needs no JSON escaping.
 pub(crate) fn buc_usage(waba: &str, pct: u32, regain_minutes: u64) -> String {
-    json!({ waba: [{
-        "type": "whatsapp_business_management",
-        "call_count": pct,
-        "total_cputime": pct,
-        "total_time": pct,
-        "estimated_time_to_regain_access": regain_minutes,
-    }]})
-    .to_string()
+    debug_assert!(waba.bytes().all(|b| b.is_ascii_digit()));
+    format!(
+        "{{\"{waba}\":[{{\"call_count\":{pct},\"estimated_time_to_regain_access\":{regain_minutes},\"total_cputime\":{pct},\"total_time\":{pct},\"type\":\"whatsapp_business_management\"}}]}}"
+    )
 }
 
 /// `X-App-Usage`.
 pub(crate) fn app_usage(pct: u32) -> String {
-    json!({ "call_count": pct, "total_time": pct, "total_cputime": pct }).to_string()
+    format!("{{\"call_count\":{pct},\"total_cputime\":{pct},\"total_time\":{pct}}}")
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub(crate) struct Create {
     pub preverified_id: Option<String>,
 }
 
-fn digits(s: &str) -> bool {
+/// Non-empty and ASCII digits only (also the WABA id and version checks).
+pub(crate) fn digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -36,6 +37,8 @@ pub(crate) async fn serve(
     base_url: String,
     mut stop: oneshot::Receiver<()>,
 ) {
+    // Cloned into every request's `Call`: a shared string, not a copy each time.
+    let base_url: Arc<str> = base_url.into();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -68,7 +71,7 @@ pub(crate) async fn serve(
 
 async fn handle(
     state: Shared,
-    base_url: String,
+    base_url: Arc<str>,
     req: Request<Incoming>,
 ) -> Result<Answer, Dropped> {
     let (parts, body) = req.into_parts();

@@ -110,29 +110,29 @@ impl RowChecker {
         raw: &RawRow,
         f: &mut Findings,
     ) -> Option<PhoneNumber> {
-        let shown = || format!("+{cc} {national}");
         let total = cc.len() + national.len();
         let mut ok = true;
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
-                format!("{} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}", shown()),
+                format!("+{cc} {national} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}"),
             );
             ok = false;
         } else {
             ok &= self.plan(&cc, &national, f);
         }
-        if let Some(first) = self.duplicates.see(format!("{cc}{national}"), &raw.source) {
+        let phone = PhoneNumber::new_unchecked(cc, national);
+        if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
             f.error(
                 Field::PhoneNumber,
                 format!(
-                    "{} is already at {first}: a number belongs to one account",
-                    shown()
+                    "+{} {} is already at {first}: a number belongs to one account",
+                    phone.cc(),
+                    phone.national()
                 ),
             );
             ok = false;
         }
-        let phone = PhoneNumber::new_unchecked(cc, national);
         ok.then_some(phone)
     }
 

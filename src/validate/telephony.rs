@@ -8,7 +8,7 @@
 //! same rules as libphonenumber's `isPossibleNumber`/`isValidNumber` are applied
 //! with full-match regexes compiled once per region, on first use.
 
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use phonenumber::metadata::{DATABASE, Descriptor, Descriptors, Metadata};
 use regex::{Regex, RegexBuilder};
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -87,24 +87,28 @@ fn compile(pattern: &str, full: bool) -> Option<Regex> {
     RegexBuilder::new(&src).ignore_whitespace(true).build().ok()
 }
 
+/// Every number type a region may describe, in the order of libphonenumber's
+/// `getNumberType` (only "any type" matters here).
+fn number_types(d: &Descriptors) -> [Option<&Descriptor>; 10] {
+    [
+        d.premium_rate(),
+        d.toll_free(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+        d.fixed_line(),
+        d.mobile(),
+    ]
+}
+
 impl Region {
     fn new(meta: &'static Metadata) -> Region {
         let d = meta.descriptors();
         let mut descriptors = vec![Lazy::new(d.general())];
-        // The order of libphonenumber's getNumberType; only "any type" matters here.
-        let types = [
-            d.premium_rate(),
-            d.toll_free(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
-        ];
-        descriptors.extend(types.into_iter().flatten().map(Lazy::new));
+        descriptors.extend(number_types(d).into_iter().flatten().map(Lazy::new));
         Region {
             meta,
             leading_digits: OnceCell::new(),
@@ -166,19 +170,7 @@ fn lengths_of(meta: &Metadata) -> (Vec<u16>, Vec<u16>) {
     let mut lengths = d.general().possible_length().to_vec();
     let mut local = d.general().possible_local_length().to_vec();
     if lengths.is_empty() {
-        let types = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ];
-        for t in types.into_iter().flatten() {
+        for t in number_types(d).into_iter().flatten() {
             lengths.extend_from_slice(t.possible_length());
             local.extend_from_slice(t.possible_local_length());
         }
@@ -221,9 +213,10 @@ impl Telephony {
         let Some(main) = code.main() else {
             return Verdict::UnknownCode;
         };
-        let region = main.meta.id().to_string();
+        // Named only in a verdict against the number: no allocation for a valid one.
+        let region = || main.meta.id().to_string();
         match test_length(code, national.len()) {
-            Length::LocalOnly => return Verdict::LocalOnly { region },
+            Length::LocalOnly => return Verdict::LocalOnly { region: region() },
             Length::Impossible => {
                 let possible =
                     |rest: &str| matches!(test_length(code, rest.len()), Length::Possible);
@@ -234,7 +227,7 @@ impl Telephony {
                     .find(|p| national.strip_prefix(p).is_some_and(possible))
                     .map(str::to_string);
                 return Verdict::Impossible {
-                    region,
+                    region: region(),
                     lengths: code.lengths.clone(),
                     extra_prefix,
                 };
@@ -252,10 +245,10 @@ impl Telephony {
             return if valid {
                 Verdict::Valid
             } else {
-                Verdict::NotValid { region }
+                Verdict::NotValid { region: region() }
             };
         }
-        Verdict::NotValid { region }
+        Verdict::NotValid { region: region() }
     }
 }
 

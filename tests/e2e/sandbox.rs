@@ -18,6 +18,11 @@ fn client() -> Client {
         .unwrap()
 }
 
+/// Start a sandbox on a free port, with a client for it.
+async fn serve(config: SandboxConfig) -> (Sandbox, Client) {
+    (Sandbox::start(config).await.unwrap(), client())
+}
+
 async fn create(c: &Client, sb: &Sandbox, waba: &str, number: &str) -> Response {
     c.post(format!("{}/v25.0/{waba}/phone_numbers", sb.url()))
         .bearer_auth("tok")
@@ -37,8 +42,7 @@ async fn json(r: Response) -> Value {
 
 #[tokio::test]
 async fn create_accepts_form_json_and_query_with_meta_headers() {
-    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(SandboxConfig::default()).await;
     let url = format!("{}/v25.0/123/phone_numbers", sb.url());
 
     let r = create(&c, &sb, "123", "5550100001").await;
@@ -80,8 +84,7 @@ async fn create_accepts_form_json_and_query_with_meta_headers() {
 
 #[tokio::test]
 async fn errors_have_meta_shape_and_are_mostly_400() {
-    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(SandboxConfig::default()).await;
     let r = c
         .post(format!("{}/v99/123/phone_numbers", sb.url()))
         .bearer_auth("tok")
@@ -132,8 +135,7 @@ async fn errors_have_meta_shape_and_are_mostly_400() {
 #[tokio::test]
 async fn token_map_proof_and_forbidden_wabas_from_a_config_file() {
     let config = SandboxConfig::from_file(&fixture("sandbox/strict.yaml")).unwrap();
-    let sb = Sandbox::start(config).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(config).await;
     let post = |waba: &str, token: &str, proof: Option<&str>| {
         let mut form = vec![
             ("cc", "1".to_string()),
@@ -206,8 +208,7 @@ async fn waba_budget_throttles_then_reopens_after_retry_after() {
         throttle_extension: false,
         ..SandboxConfig::default()
     };
-    let sb = Sandbox::start(config).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(config).await;
     for n in 0..3 {
         assert_eq!(create(&c, &sb, "7", &number(n)).await.status(), 200);
     }
@@ -250,8 +251,7 @@ async fn app_budget_answers_code_4() {
         }),
         ..SandboxConfig::default()
     };
-    let sb = Sandbox::start(config).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(config).await;
     create(&c, &sb, "1", &number(0)).await;
     create(&c, &sb, "2", &number(1)).await;
     let r = create(&c, &sb, "3", &number(2)).await;
@@ -268,8 +268,7 @@ async fn app_budget_answers_code_4() {
 
 #[tokio::test]
 async fn listing_pages_130_numbers_by_50() {
-    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(SandboxConfig::default()).await;
     for n in 0..130 {
         assert_eq!(create(&c, &sb, "55", &number(n)).await.status(), 200);
     }
@@ -309,8 +308,7 @@ async fn listing_pages_130_numbers_by_50() {
 async fn drop_after_create_creates_and_closes_without_answer() {
     let mut config = SandboxConfig::default();
     config.faults.drop_after_create = 1.0;
-    let sb = Sandbox::start(config).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(config).await;
     let result = c
         .post(format!("{}/v25.0/1/phone_numbers", sb.url()))
         .bearer_auth("tok")
@@ -331,8 +329,7 @@ async fn drop_after_create_creates_and_closes_without_answer() {
 #[tokio::test]
 async fn fault_rates_match_the_config_over_2000_requests() {
     let config = SandboxConfig::from_file(&fixture("sandbox/faults.json")).unwrap();
-    let sb = Sandbox::start(config).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(config).await;
     let url = format!("{}/v25.0/1/phone_numbers", sb.url());
     let n = 2000;
     let outcomes: Vec<&str> = futures::stream::iter(0..n)
@@ -385,8 +382,7 @@ async fn fault_rates_match_the_config_over_2000_requests() {
 
 #[tokio::test]
 async fn test_only_paths_serve_ledger_requests_and_reset() {
-    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let c = client();
+    let (sb, c) = serve(SandboxConfig::default()).await;
     create(&c, &sb, "1", &number(1)).await;
     let ledger = json(
         c.get(format!("{}/__sandbox/ledger", sb.url()))

@@ -26,14 +26,20 @@ const DEFAULT_FIELDS: [Field; 4] = [
     Field::TokenEnv,
     Field::PreverifiedId,
 ];
-const NUMBER_FIELDS: [Field; 6] = [
-    Field::Cc,
-    Field::PhoneNumber,
-    Field::MigratePhoneNumber,
-    Field::PreverifiedId,
-    Field::VerifiedName,
-    Field::TokenEnv,
-];
+
+/// A number's entry may give every field but `waba_id` (that is its WABA's).
+fn is_number_field(f: Field) -> bool {
+    f != Field::WabaId
+}
+
+/// The names a number's entry may use, in [`Field::ALL`]'s order.
+fn number_field_names() -> Vec<&'static str> {
+    Field::ALL
+        .into_iter()
+        .filter(|&f| is_number_field(f))
+        .map(Field::name)
+        .collect()
+}
 
 pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError> {
     let root = tree::parse(&file, text)?.ok_or_else(|| ManifestError::Empty {
@@ -245,9 +251,10 @@ impl Reader {
             let line = line_of(&key);
             match name.as_str() {
                 "waba_id" | "token_env" => match scalar(&value) {
+                    // Empty keeps the default (only `token_env` can have one).
+                    Ok(None) => {}
                     Ok(raw) => {
-                        let f = Field::from_name(&name).unwrap_or(Field::WabaId);
-                        if raw.is_some() || f == Field::WabaId {
+                        if let Some(f) = Field::from_name(&name) {
                             f.set(&mut base, raw);
                         }
                     }
@@ -319,7 +326,7 @@ impl Reader {
                 for (key, value) in entries {
                     let key_line = line_of(&key);
                     let known = match &key.value {
-                        Node::Str(s) => Field::from_name(s).filter(|f| NUMBER_FIELDS.contains(f)),
+                        Node::Str(s) => Field::from_name(s).filter(|&f| is_number_field(f)),
                         _ => None,
                     };
                     if let Some(f) = known {
@@ -342,8 +349,7 @@ impl Reader {
                     let message = if Field::from_name(&name).is_some() {
                         "goes on the WABA entry, not on a number".to_string()
                     } else {
-                        let names: Vec<&str> = NUMBER_FIELDS.iter().map(|f| f.name()).collect();
-                        format!("unknown key{}", did_you_mean(&name, &names))
+                        format!("unknown key{}", did_you_mean(&name, &number_field_names()))
                     };
                     problems.push((key_line, name, message));
                 }

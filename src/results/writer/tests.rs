@@ -11,12 +11,18 @@ fn header() -> String {
     header_line()
 }
 
-#[test]
-fn fresh_writes_header_and_lines_and_refuses_an_existing_file() {
+/// A new temporary directory and `r.csv` in it (no file yet), opened in `mode`.
+fn open_new(mode: OpenMode) -> (tempfile::TempDir, PathBuf, ResultsFile) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let (mut f, existing) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+    let (f, existing) = ResultsFile::open(&path, mode).unwrap();
     assert!(existing.is_empty());
+    (dir, path, f)
+}
+
+#[test]
+fn fresh_writes_header_and_lines_and_refuses_an_existing_file() {
+    let (dir, path, mut f) = open_new(OpenMode::Fresh);
     assert_eq!(f.path(), path);
     let a = rec(2, Status::Created, "");
     let b = rec(1, Status::Failed, "(#100) bad, \"really\"\nbad");
@@ -75,10 +81,7 @@ fn force_keeps_the_old_file_as_bak_replacing_an_older_bak() {
 
 #[test]
 fn resume_without_a_file_starts_one_and_with_a_file_keeps_and_appends() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.csv");
-    let (mut f, existing) = ResultsFile::open(&path, OpenMode::Resume).unwrap();
-    assert!(existing.is_empty());
+    let (_dir, path, mut f) = open_new(OpenMode::Resume);
     let first = vec![
         rec(1, Status::Created, ""),
         rec(2, Status::Skipped, "interrupted"),
@@ -190,9 +193,7 @@ fn resume_refuses_a_corrupt_middle_line_or_a_foreign_file_and_changes_nothing() 
 
 #[test]
 fn a_second_open_while_the_first_is_held_is_locked_and_touches_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.csv");
-    let (mut held, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+    let (dir, path, mut held) = open_new(OpenMode::Fresh);
     held.write(&rec(1, Status::Created, "")).unwrap();
     let before = fs::read(&path).unwrap();
     for mode in [OpenMode::Fresh, OpenMode::Force, OpenMode::Resume] {
@@ -212,9 +213,7 @@ fn a_second_open_while_the_first_is_held_is_locked_and_touches_nothing() {
 
 #[test]
 fn compaction_keeps_the_line_that_counts_per_row_in_row_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.csv");
-    let (mut f, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+    let (dir, path, mut f) = open_new(OpenMode::Fresh);
     for r in [
         rec(3, Status::Created, ""),
         rec(1, Status::Skipped, "interrupted"),
@@ -270,9 +269,7 @@ fn compaction_copies_lines_byte_for_byte_and_ends_every_line() {
 
 #[test]
 fn compaction_of_an_already_compact_file_leaves_it_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.csv");
-    let (mut f, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+    let (_dir, path, mut f) = open_new(OpenMode::Fresh);
     f.write(&rec(1, Status::Created, "")).unwrap();
     f.write(&rec(2, Status::Failed, "e")).unwrap();
     let inode = fs::metadata(&path).unwrap().ino();
@@ -382,9 +379,7 @@ proptest! {
         records in prop::collection::vec(record(), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let (mut f, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+        let (_dir, path, mut f) = open_new(OpenMode::Fresh);
         let mut ends = vec![header().len()];
         for r in &records {
             f.write(r).unwrap();
@@ -423,9 +418,7 @@ proptest! {
             0..30,
         ),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let (mut f, _) = ResultsFile::open(&path, OpenMode::Fresh).unwrap();
+        let (_dir, path, mut f) = open_new(OpenMode::Fresh);
         for r in &lines {
             f.write(r).unwrap();
         }
