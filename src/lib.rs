@@ -4,31 +4,35 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diagnostic;
 pub mod exit;
 pub mod graph;
 pub mod limits;
 pub mod manifest;
 pub mod plan;
-pub mod progress;
 pub mod results;
 pub mod runner;
 pub mod sandbox;
 pub mod schedule;
+pub mod schema;
 pub mod secret;
 pub mod send;
-pub mod summary;
+pub mod text;
+pub mod ui;
 pub mod validate;
 
-use cli::{Cli, Command};
-use exit::Exit;
+#[cfg(test)]
+mod layering;
 
-/// Run one parsed command line to its exit code.
-pub async fn run(cli: Cli) -> Exit {
-    match cli.command {
-        Command::Validate(a) => commands::validate::command(a),
-        Command::Plan(a) => commands::plan::command(a),
-        Command::Run(a) => commands::run::run(a).await,
-        Command::Retry(a) => commands::run::retry(a).await,
-        Command::Sandbox(a) => commands::sandbox::command(a).await,
+use exit::Outcome;
+
+/// Run one parsed command line to its outcome; a refusal is printed here, once.
+pub async fn run(cli: cli::Cli) -> Outcome {
+    match cli::execute(cli).await {
+        Ok(outcome) => outcome,
+        Err(refused) => {
+            ui::print_error(&refused);
+            Outcome::Refused
+        }
     }
 }

@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use waba_provision::{
     cli::{Cli, Command},
-    exit::Exit,
+    exit::Outcome,
 };
 
 fn main() -> ExitCode {
@@ -14,9 +14,9 @@ fn main() -> ExitCode {
             // --help/--version are not errors; clap prints either way.
             let _ = e.print();
             return if e.use_stderr() {
-                Exit::Usage.into()
+                Outcome::Refused.into()
             } else {
-                Exit::Success.into()
+                Outcome::Done.into()
             };
         }
     };
@@ -32,8 +32,8 @@ fn main() -> ExitCode {
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("waba-provision: cannot start the async runtime: {e}");
-            return Exit::Usage.into();
+            eprintln!("waba-provision: error: cannot start the async runtime: {e}");
+            return Outcome::Refused.into();
         }
     };
     runtime.block_on(waba_provision::run(cli)).into()

@@ -12,6 +12,7 @@
 //! the estimate is a lower bound for a healthy run.
 
 use crate::limits::Limits;
+use crate::text::{duration, plural};
 use crate::validate::{ValidRow, WabaId};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -185,18 +186,6 @@ fn count_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// `1h 12m`, `4m 5s`, `12s`, `under 1s`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => "under 1s".into(),
-        1..60 => format!("{s}s"),
-        60..3600 => format!("{}m {}s", s / 60, s % 60),
-        3600..86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
-
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let id_w = self
@@ -232,7 +221,7 @@ impl fmt::Display for Plan {
             let time = if w.to_send == 0 {
                 "-".to_string()
             } else {
-                human_duration(w.estimate)
+                duration(w.estimate)
             };
             writeln!(
                 f,
@@ -248,9 +237,9 @@ impl fmt::Display for Plan {
             f,
             "Total: {} row{} to send to {} WABA{}, {} skipped (already created)",
             self.to_send,
-            if self.to_send == 1 { "" } else { "s" },
+            plural(self.to_send),
             self.wabas.len(),
-            if self.wabas.len() == 1 { "" } else { "s" },
+            plural(self.wabas.len()),
             self.skipped
         )?;
         let l = &self.limits;
@@ -271,7 +260,7 @@ impl fmt::Display for Plan {
         writeln!(
             f,
             "Estimated time: {}{why}, without retries or throttling",
-            human_duration(self.estimate)
+            duration(self.estimate)
         )?;
         let unset = self.unset_tokens();
         if !unset.is_empty() {
@@ -286,5 +275,4 @@ impl fmt::Display for Plan {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

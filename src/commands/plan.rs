@@ -3,59 +3,52 @@
 //! when it is a results file) and estimate the time
 //! under the limits. Never touches the network.
 
-use super::validate::{print_diagnostics, print_error};
-use crate::cli::PlanArgs;
-use crate::exit::Exit;
+use crate::exit::{Outcome, Refused};
 use crate::limits::Limits;
 use crate::manifest::{Manifest, ManifestError, read_manifest};
 use crate::plan::build_plan;
-use crate::results::Status;
+use crate::schema::Status;
+use crate::ui::diagnostics::print_validation;
 use crate::validate::{Severity, ValidateOptions, validate};
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn command(args: PlanArgs) -> Exit {
-    let limits = match Limits::from_args(&args.limits) {
-        Ok(l) => l,
-        Err(e) => {
-            print_error(&e);
-            return Exit::Usage;
-        }
-    };
-    let opts = ValidateOptions {
-        strict_numbers: args.strict_numbers,
-    };
+/// What `plan` reads and the limits it estimates under.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub manifest: PathBuf,
+    /// A results file whose `created` rows are not counted.
+    pub resume: Option<PathBuf>,
+    pub options: ValidateOptions,
+    pub token_env: String,
+    pub limits: Limits,
+}
+
+pub fn command(config: &Config) -> Result<Outcome, Refused> {
     // Read once: the rows are validated, and a results file's outcomes kept.
-    let manifest = match read_manifest(&args.manifest) {
-        Ok(m) => m,
-        Err(e) => {
-            print_error(&e);
-            return Exit::Usage;
-        }
-    };
-    let validation = validate(&manifest, &opts);
+    let manifest = read_manifest(&config.manifest)?;
+    let validation = validate(&manifest, &config.options);
     if !validation.diagnostics.is_empty() {
-        print_diagnostics(&validation);
+        print_validation(&validation, &config.manifest);
     }
     if !validation.is_valid() {
-        return Exit::Usage;
+        return Ok(Outcome::Refused);
     }
-    let created = match &args.resume {
+    let created = match &config.resume {
         // A results file given as the manifest: what `retry` would send, so its
         // `created` rows are skipped too.
         None => created_in(&manifest).unwrap_or_default(),
-        Some(path) => match created_rows(path) {
-            Ok(c) => c,
-            Err(e) => {
-                print_error(&e);
-                return Exit::Usage;
-            }
-        },
+        Some(path) => created_rows(path)?,
     };
-    let plan = build_plan(validation.valid_rows(), &created, &limits, &args.token_env);
+    let plan = build_plan(
+        validation.valid_rows(),
+        &created,
+        &config.limits,
+        &config.token_env,
+    );
     let _ = write!(std::io::stdout().lock(), "{plan}");
-    Exit::Success
+    Ok(Outcome::Done)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,74 +6,83 @@
 //! original `row` and `source`, so NEW is again a complete record.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-use super::validate::{print_diagnostics, print_error};
-use crate::cli::{RetryArgs, RunArgs, SendArgs};
-use crate::exit::Exit;
+use crate::exit::{Outcome, Refused};
 use crate::graph::{ApiVersion, ClientConfig, Credentials, GraphClient};
 use crate::limits::Limits;
-use crate::results::{self, Journal, OpenMode, ResultRecord, ResultsFile, Status};
+use crate::results::{self, Journal, OpenMode, ResultsFile};
 use crate::runner::resume::{Entry, plan_entries};
 use crate::runner::tokens::TokenTable;
 use crate::runner::{FileRecorder, Runner};
 use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
+use crate::schema::{ResultRecord, Status};
 use crate::secret::{AppSecret, Token};
 use crate::send::Job;
-use crate::summary::{StatusCounts, Summary};
+use crate::ui::diagnostics::print_validation;
+use crate::ui::print_error;
+use crate::ui::summary::{StatusCounts, Summary};
 use crate::validate::{CheckedRow, ValidRow, ValidateOptions, Validation, load_and_validate};
 
 /// The token the sandbox demo uses when none is set.
 const DEMO_TOKEN: &str = "sandbox-demo-token";
 
-pub async fn run(args: RunArgs) -> Exit {
-    execute(&args.manifest, false, args.send).await
+/// What a run reads.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// `run MANIFEST`.
+    Manifest(PathBuf),
+    /// `retry RESULTS`: a results file, whose `created` rows are copied.
+    Retry(PathBuf),
 }
 
-pub async fn retry(args: RetryArgs) -> Exit {
-    execute(&args.previous, true, args.send).await
+/// Where a run sends.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// `--graph-url` (Meta, or a sandbox started elsewhere).
+    Graph(String),
+    /// `--sandbox`: the built-in fake Graph API, started in-process.
+    Sandbox,
 }
 
-fn usage(msg: impl std::fmt::Display) -> Exit {
-    print_error(&msg);
-    Exit::Usage
+/// The checked configuration of `run` and `retry`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub input: Input,
+    pub results: PathBuf,
+    pub mode: OpenMode,
+    pub endpoint: Endpoint,
+    pub api_version: ApiVersion,
+    pub token_env: String,
+    pub app_secret_env: Option<String>,
+    pub limits: Limits,
+    pub dry_run: bool,
+    pub skip_invalid: bool,
+    pub options: ValidateOptions,
+    pub summary_json: Option<PathBuf>,
 }
 
-async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
-    let limits = match Limits::from_args(&send.limits) {
-        Ok(l) => l,
-        Err(e) => return usage(e),
+pub async fn command(config: Config) -> Result<Outcome, Refused> {
+    let send = &config;
+    let limits = config.limits.clone();
+    let (manifest, retry) = match &config.input {
+        Input::Manifest(p) => (p.as_path(), false),
+        Input::Retry(p) => (p.as_path(), true),
     };
-    let api_version = match ApiVersion::parse(&send.api_version) {
-        Ok(v) => v,
-        Err(e) => return usage(e),
-    };
-    if send.resume && send.force {
-        return usage("--resume and --force contradict each other");
-    }
 
     // 1. Validate everything before anything is sent.
-    let opts = ValidateOptions {
-        strict_numbers: send.strict_numbers,
-    };
-    let validation = match load_and_validate(manifest, &opts) {
-        Ok(v) => v,
-        Err(e) => return usage(e),
-    };
-    print_diagnostics(&validation);
+    let validation = load_and_validate(manifest, &config.options)?;
+    print_validation(&validation, manifest);
     if validation.has_file_errors() || (!validation.is_valid() && !send.skip_invalid) {
         eprintln!(
             "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
         );
-        return Exit::Usage;
+        return Ok(Outcome::Refused);
     }
     let prior = if retry {
-        match results::read_results(manifest) {
-            Ok(lines) => Some(results::latest_per_row(&lines)),
-            Err(e) => return usage(e),
-        }
+        Some(results::latest_per_row(&results::read_results(manifest)?))
     } else {
         None
     };
@@ -86,41 +95,32 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     if send.dry_run {
         let plan = crate::plan::build_plan(&valid, &HashSet::new(), &limits, &send.token_env);
         println!("{plan}");
-        return Exit::Success;
+        return Ok(Outcome::Done);
     }
 
     // 2. Tokens, read once; the sandbox demo fills in a token where none is set.
+    let sandboxed = matches!(send.endpoint, Endpoint::Sandbox);
     let demo = |_: &str| Token::new(DEMO_TOKEN);
-    let fallback: Option<&dyn Fn(&str) -> Token> = if send.sandbox { Some(&demo) } else { None };
+    let fallback: Option<&dyn Fn(&str) -> Token> = if sandboxed { Some(&demo) } else { None };
     let (table, token_ids) = match TokenTable::load(valid.iter(), &send.token_env, fallback) {
         Ok(t) => t,
         Err(errors) => {
             for e in &errors {
                 print_error(e);
             }
-            return Exit::Usage;
+            return Ok(Outcome::Refused);
         }
     };
     let app_secret = match &send.app_secret_env {
-        Some(var) => match AppSecret::from_env(var) {
-            Ok(s) => Some(s),
-            Err(e) => return usage(format!("--app-secret-env: {e}")),
-        },
+        Some(var) => Some(
+            AppSecret::from_env(var).map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
+        ),
         None => None,
     };
 
     // 3. The results file: locked, never overwritten silently.
-    let mode = if send.resume {
-        OpenMode::Resume
-    } else if send.force {
-        OpenMode::Force
-    } else {
-        OpenMode::Fresh
-    };
-    let (results_file, existing) = match ResultsFile::open(&send.results, mode) {
-        Ok(r) => r,
-        Err(e) => return usage(e),
-    };
+    let resume = send.mode == OpenMode::Resume;
+    let (results_file, existing) = ResultsFile::open(&send.results, send.mode)?;
     if let Some(rep) = results_file.repaired() {
         eprintln!(
             "waba-provision: repaired {}: cut a torn last line at line {} ({} bytes) left by an interrupted run",
@@ -130,22 +130,13 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
         );
     }
     let finals = results::final_rows(&existing);
-    let journal_sent = if send.resume {
-        match Journal::read_sent(&send.results) {
-            Ok(s) => s,
-            Err(e) => return usage(e),
-        }
+    let journal_sent = if resume {
+        Journal::read_sent(&send.results)?
     } else {
         HashSet::new()
     };
-    let entries = match plan_entries(&valid, &finals, &journal_sent) {
-        Ok(e) => e,
-        Err(e) => return usage(e),
-    };
-    let journal = match Journal::open(&send.results) {
-        Ok(j) => j,
-        Err(e) => return usage(e),
-    };
+    let entries = plan_entries(&valid, &finals, &journal_sent)?;
+    let journal = Journal::open(&send.results)?;
     let mut recorder = FileRecorder::new(results_file, journal);
 
     // Lines that are not the run loop's: invalid rows and rows `retry` copies.
@@ -155,9 +146,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
             kept += 1;
             continue;
         }
-        if let Err(e) = recorder.write(rec) {
-            return usage(e);
-        }
+        recorder.write(rec)?;
     }
 
     let mut jobs = Vec::new();
@@ -171,29 +160,25 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     }
 
     // 4. Where to send: Meta, or the in-process sandbox.
-    let (graph_url, sandbox) = if send.sandbox {
-        match Sandbox::start(demo_sandbox()).await {
-            Ok(s) => {
-                eprintln!(
-                    "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
-                    s.url()
-                );
-                (s.url(), Some(s))
-            }
-            Err(e) => return usage(format!("cannot start the sandbox: {e}")),
+    let (graph_url, sandbox) = match &send.endpoint {
+        Endpoint::Sandbox => {
+            let s = Sandbox::start(demo_sandbox())
+                .await
+                .map_err(|e| Refused::msg(format!("cannot start the sandbox: {e}")))?;
+            eprintln!(
+                "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
+                s.url()
+            );
+            (s.url(), Some(s))
         }
-    } else {
-        (send.graph_url.clone(), None)
+        Endpoint::Graph(url) => (url.clone(), None),
     };
-    let client = match GraphClient::new(ClientConfig {
+    let client = GraphClient::new(ClientConfig {
         graph_url,
-        api_version,
+        api_version: send.api_version.clone(),
         timeout: limits.timeout,
         max_connections: limits.concurrency,
-    }) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
+    })?;
     let creds: Vec<Credentials> = table
         .tokens
         .into_iter()
@@ -203,7 +188,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
     // 5. Send.
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
-    let mut progress = crate::progress::for_stderr(jobs.len());
+    let mut progress = crate::ui::progress::for_stderr(jobs.len());
     let report = {
         let runner = Runner::new(
             Arc::new(client),
@@ -243,15 +228,15 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
             StatusCounts::default()
         }
     };
-    let exit = if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty()
-    {
-        Exit::Aborted
-    } else if counts.rows > 0 && counts.created == counts.rows {
-        Exit::Success
-    } else {
-        Exit::SomeNotCreated
-    };
-    let summary = Summary::new(&report, &results_path, counts, kept, exit as u8);
+    let outcome =
+        if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty() {
+            Outcome::Aborted
+        } else if counts.rows > 0 && counts.created == counts.rows {
+            Outcome::Done
+        } else {
+            Outcome::Incomplete
+        };
+    let summary = Summary::new(&report, &results_path, counts, kept, outcome.code());
     eprintln!("{}", summary.to_text());
     if let Some(path) = &send.summary_json {
         match serde_json::to_vec_pretty(&summary) {
@@ -263,7 +248,7 @@ async fn execute(manifest: &Path, retry: bool, send: SendArgs) -> Exit {
             Err(e) => print_error(&format!("cannot encode the summary: {e}")),
         }
     }
-    exit
+    Ok(outcome)
 }
 
 /// The manifest's rows, sorted into what is sent, what is recorded invalid,
@@ -334,6 +319,6 @@ async fn watch_ctrl_c(tx: watch::Sender<bool>) {
     let _ = tx.send(true);
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("waba-provision: exiting now; continue with --resume");
-        std::process::exit(Exit::Aborted as i32);
+        std::process::exit(i32::from(Outcome::Aborted.code()));
     }
 }

@@ -179,5 +179,4 @@ pub fn classify(failure: &Failure, hints: &Hints) -> ErrorClass {
 }
 
 #[cfg(test)]
-#[path = "classify_tests.rs"]
 mod tests;

@@ -39,17 +39,6 @@ pub struct CreateRequest<'a> {
 }
 
 impl<'a> CreateRequest<'a> {
-    pub fn from_row(row: &'a crate::validate::ValidRow) -> Self {
-        CreateRequest {
-            waba_id: row.waba_id.as_str(),
-            cc: row.phone.cc(),
-            phone_number: row.phone.national(),
-            migrate_phone_number: row.migrate_phone_number,
-            preverified_id: row.preverified_id.as_deref(),
-            verified_name: row.verified_name.as_deref(),
-        }
-    }
-
     /// The form body, without credentials.
     fn form(&self) -> Vec<(&'static str, &'a str)> {
         let mut form = vec![
@@ -344,5 +333,4 @@ fn strip_url_queries(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "client_tests.rs"]
 mod tests;

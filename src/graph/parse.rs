@@ -264,5 +264,4 @@ fn unexpected_listing(http_status: u16, body: &[u8]) -> Failure {
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

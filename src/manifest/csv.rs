@@ -6,8 +6,8 @@
 
 use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, Origin, RawRow, RawValue, RowProblem, Source};
-use crate::results::{COLUMNS as RESULT_COLUMNS, Status};
-use crate::validate::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::schema::{COLUMNS as RESULT_COLUMNS, Status};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -353,5 +353,4 @@ fn line_u32(line: u64) -> u32 {
 }
 
 #[cfg(test)]
-#[path = "csv_tests.rs"]
 mod tests;

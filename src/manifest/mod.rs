@@ -5,21 +5,9 @@
 //! as a whole when the file cannot be read as its format at all (not UTF-8,
 //! broken structure, empty), with one clear error.
 
-use std::fmt;
 use std::sync::Arc;
 
-/// Where a row (or a problem) came from: `FILE:LINE`, line 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Source {
-    pub file: Arc<str>,
-    pub line: u32,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
+pub use crate::diagnostic::Source;
 
 /// One field value exactly as the manifest gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -73,7 +61,7 @@ mod yaml;
 
 pub use fields::Field;
 
-use crate::validate::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use std::ops::Range;
 use std::path::Path;
 
@@ -203,5 +191,4 @@ pub fn read_manifest_bytes(
 }
 
 #[cfg(test)]
-#[path = "proptests.rs"]
 mod proptests;

@@ -6,7 +6,7 @@
 //! leave) from a broken line further up (damage from elsewhere, refused).
 
 use super::error::{ResultsError, io_at};
-use super::{COLUMNS, ResultRecord, Status};
+use crate::schema::{COLUMNS, ResultRecord, Status};
 use csv::{ByteRecord, ReaderBuilder};
 use std::collections::HashMap;
 use std::ops::Range;

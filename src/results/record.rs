@@ -1,9 +1,9 @@
 //! Building results lines: one constructor per status, so the runner never fills the
 //! 19 columns by hand and each status always fills the same columns.
 
-use super::{ResultRecord, Status};
 use crate::graph::Failure;
 use crate::manifest::RawValue;
+use crate::schema::{ResultRecord, Status};
 use crate::validate::{InvalidRow, RowId, ValidRow};
 use chrono::{SecondsFormat, Utc};
 
@@ -170,7 +170,7 @@ mod tests {
     use super::*;
     use crate::graph::GraphError;
     use crate::manifest::RawFields;
-    use crate::validate::{EnvVarName, PhoneNumber, RowId, WabaId};
+    use crate::validate::RowId;
 
     fn valid() -> ValidRow {
         ValidRow {
@@ -178,12 +178,11 @@ mod tests {
                 row: 7,
                 source: "clients.yaml:12".into(),
             },
-            waba_id: WabaId::new_unchecked("102290129340398"),
-            phone: PhoneNumber::new_unchecked("44", "7700900123"),
             migrate_phone_number: true,
-            preverified_id: None,
             verified_name: Some("Acme, \"Support\"".into()),
-            token_env: Some(EnvVarName::new_unchecked("CLIENT_A_TOKEN")),
+            ..ValidRow::fixture(7, "7700900123")
+                .waba("102290129340398")
+                .token_env(Some("CLIENT_A_TOKEN"))
         }
     }
 

@@ -9,7 +9,8 @@
 use super::error::{ResultsError, io_at};
 use super::lock::RunLock;
 use super::reader::{Scan, counting_lines, header_line, scan, scan_keys};
-use super::{ResultRecord, backup_path, journal_path};
+use super::{backup_path, journal_path};
+use crate::schema::ResultRecord;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

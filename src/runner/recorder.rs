@@ -8,7 +8,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::{Recorder, RowOutcome};
-use crate::results::{Journal, ResultRecord, ResultsFile};
+use crate::results::{Journal, ResultsFile};
+use crate::schema::ResultRecord;
 use crate::validate::ValidRow;
 
 pub struct FileRecorder {

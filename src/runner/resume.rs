@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::results::ResultRecord;
+use crate::schema::ResultRecord;
 use crate::validate::ValidRow;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,21 +66,9 @@ pub fn plan_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{PhoneNumber, RowId, WabaId};
 
     fn row(n: u32, national: &str) -> ValidRow {
-        ValidRow {
-            id: RowId {
-                row: n,
-                source: format!("m.csv:{}", n + 1),
-            },
-            waba_id: WabaId::new_unchecked("1"),
-            phone: PhoneNumber::new_unchecked("44", national),
-            migrate_phone_number: false,
-            preverified_id: None,
-            verified_name: None,
-            token_env: None,
-        }
+        ValidRow::fixture(n, national)
     }
 
     fn rec(n: u32, national: &str) -> ResultRecord {

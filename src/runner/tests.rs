@@ -3,7 +3,7 @@
 use super::*;
 use crate::graph::{GraphError, Hints, ListPage, ListedNumber};
 use crate::limits::Rate;
-use crate::validate::{EnvVarName, PhoneNumber, RowId};
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
@@ -186,18 +186,12 @@ impl Rec {
 }
 
 fn row(n: u32, waba: &str, national: &str) -> Arc<ValidRow> {
-    Arc::new(ValidRow {
-        id: RowId {
-            row: n,
-            source: format!("m.csv:{}", n + 1),
-        },
-        waba_id: WabaId::new_unchecked(waba),
-        phone: PhoneNumber::new_unchecked("1", national),
-        migrate_phone_number: false,
-        preverified_id: None,
-        verified_name: None,
-        token_env: Some(EnvVarName::new_unchecked("T")),
-    })
+    Arc::new(
+        ValidRow::fixture(n, national)
+            .waba(waba)
+            .phone("1", national)
+            .token_env(Some("T")),
+    )
 }
 
 fn limits() -> Limits {

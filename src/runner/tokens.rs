@@ -73,21 +73,9 @@ impl TokenTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{EnvVarName, PhoneNumber, RowId, WabaId};
 
     fn row(n: u32, var: Option<&str>) -> ValidRow {
-        ValidRow {
-            id: RowId {
-                row: n,
-                source: format!("m.csv:{}", n + 1),
-            },
-            waba_id: WabaId::new_unchecked("1"),
-            phone: PhoneNumber::new_unchecked("44", "7400000001"),
-            migrate_phone_number: false,
-            preverified_id: None,
-            verified_name: None,
-            token_env: var.map(EnvVarName::new_unchecked),
-        }
+        ValidRow::fixture(n, "7400000001").token_env(var)
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The per-request decision, without HTTP: given the sandbox's state, one
+//! The per-request handled, without HTTP: given the sandbox's state, one
 //! parsed call and the time, what Meta would answer (status, body, headers,
 //! delay), what changes in the ledger, and the request-log line. Checks run in
 //! Meta's order: path and version, token, appsecret_proof, app budget, WABA
 //! budget, permissions, parameters; then the seeded fault; then the create.
 
-use super::budget::{Verdict, Window};
+use super::budget::{Admission, Window};
 use super::config::SandboxConfig;
 use super::faults::{Dice, Fault};
 use super::ledger::{Ledger, LedgerEntry, RequestLog, RequestLogEntry, display_number};
@@ -32,7 +32,7 @@ pub(crate) struct Call {
 
 /// What to send back.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reply {
+pub(crate) enum Answer {
     Json {
         status: u16,
         body: Value,
@@ -44,8 +44,8 @@ pub(crate) enum Reply {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Decision {
-    pub reply: Reply,
+pub(crate) struct Handled {
+    pub reply: Answer,
     pub headers: Vec<(&'static str, String)>,
     /// Wait this long before answering (latency, jitter, slow fault).
     pub delay: Duration,
@@ -131,7 +131,7 @@ struct Trace<'a> {
 }
 
 /// Decide the answer to one call at `now`, updating ledger, budgets and log.
-pub(crate) fn decide(state: &mut State, call: &Call, now: Instant) -> Decision {
+pub(crate) fn handle(state: &mut State, call: &Call, now: Instant) -> Handled {
     let p = Params {
         body: &call.body,
         query: &call.query,
@@ -161,13 +161,13 @@ pub(crate) fn decide(state: &mut State, call: &Call, now: Instant) -> Decision {
     let fbtrace = state.dice.trace_id(11);
     let mut headers = Vec::with_capacity(8);
     let reply = match outcome {
-        Ok(body) => Reply::Json { status: 200, body },
+        Ok(body) => Answer::Json { status: 200, body },
         Err(Stop::Refused(err)) => refuse(err, &fbtrace, &mut log, &mut headers),
         Err(Stop::Fault(fault)) => {
             log.fault = Some(fault.name().to_string());
             match fault {
-                Fault::Html503 => Reply::Html503,
-                Fault::DropAfterCreate => Reply::Drop,
+                Fault::Html503 => Answer::Html503,
+                Fault::DropAfterCreate => Answer::Drop,
                 Fault::Transient(variant) => refuse(
                     GraphErr::transient(variant),
                     &fbtrace,
@@ -183,15 +183,15 @@ pub(crate) fn decide(state: &mut State, call: &Call, now: Instant) -> Decision {
         }
     };
     log.http_status = match &reply {
-        Reply::Json { status, .. } => *status,
-        Reply::Html503 => 503,
-        Reply::Drop => 0,
+        Answer::Json { status, .. } => *status,
+        Answer::Html503 => 503,
+        Answer::Drop => 0,
     };
-    if let Reply::Json { .. } = reply {
+    if let Answer::Json { .. } = reply {
         graph_headers(state, &trace, now, fbtrace, &mut headers);
     }
     state.log.push(log);
-    Decision {
+    Handled {
         reply,
         headers,
         delay,
@@ -205,12 +205,12 @@ fn refuse(
     fbtrace: &str,
     log: &mut RequestLogEntry,
     headers: &mut Vec<(&'static str, String)>,
-) -> Reply {
+) -> Answer {
     log.error_code = Some(err.code);
     if let Some(v) = err.www_authenticate_value() {
         headers.push(("www-authenticate", v));
     }
-    Reply::Json {
+    Answer::Json {
         status: err.status,
         body: err.body(fbtrace),
     }
@@ -275,7 +275,7 @@ fn answer<'c>(
 
     let extend = config.throttle_extension;
     if let Some(app) = &mut state.app
-        && let Verdict::Throttled { regain } = app.admit(now, extend)
+        && let Admission::Throttled { regain } = app.admit(now, extend)
     {
         trace.regain = Some(regain);
         return Err(GraphErr::app_limit().into());
@@ -285,7 +285,7 @@ fn answer<'c>(
             .wabas
             .entry(waba.to_string())
             .or_insert_with(|| Window::new(budget));
-        if let Verdict::Throttled { regain } = window.admit(now, extend) {
+        if let Admission::Throttled { regain } = window.admit(now, extend) {
             trace.regain = Some(regain);
             return Err(GraphErr::waba_limit().into());
         }
@@ -456,5 +456,4 @@ fn graph_headers(
 }
 
 #[cfg(test)]
-#[path = "behaviour_tests.rs"]
 mod tests;

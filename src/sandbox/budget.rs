@@ -2,13 +2,13 @@
 //! counts them: at most N calls in any window of W, bursts allowed. Time is
 //! passed in (`now`), so the rules are unit-tested with a fake clock.
 
-use super::config::Budget;
+use crate::limits::Rate;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// The outcome of asking a window for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum Admission {
     Allowed,
     /// Over budget; access comes back after `regain`.
     Throttled {
@@ -16,26 +16,26 @@ pub(crate) enum Verdict {
     },
 }
 
-/// The last `budget.calls` counted calls. Only the N most recent matter: the
+/// The last `budget.count` counted calls. Only the N most recent matter: the
 /// window is full exactly when the N-th most recent call is younger than W, so
 /// memory stays bounded even when a client hammers a throttled WABA.
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
-    budget: Budget,
+    budget: Rate,
     recent: VecDeque<Instant>,
 }
 
 impl Window {
-    pub(crate) fn new(budget: Budget) -> Self {
+    pub(crate) fn new(budget: Rate) -> Self {
         Window {
             budget,
-            recent: VecDeque::with_capacity(budget.calls.min(1024) as usize),
+            recent: VecDeque::with_capacity(budget.count.min(1024) as usize),
         }
     }
 
     fn expire(&mut self, now: Instant) {
         while let Some(&oldest) = self.recent.front() {
-            if oldest + self.budget.window <= now {
+            if oldest + self.budget.per <= now {
                 self.recent.pop_front();
             } else {
                 break;
@@ -46,12 +46,12 @@ impl Window {
     /// Count one call at `now`. A refused call still counts when `extend`
     /// (Meta: "continuing to make calls will … increase the time before calls
     /// will be successful again").
-    pub(crate) fn admit(&mut self, now: Instant, extend: bool) -> Verdict {
+    pub(crate) fn admit(&mut self, now: Instant, extend: bool) -> Admission {
         self.expire(now);
-        let cap = self.budget.calls as usize;
+        let cap = self.budget.count as usize;
         if self.recent.len() < cap {
             self.recent.push_back(now);
-            return Verdict::Allowed;
+            return Admission::Allowed;
         }
         if extend {
             self.recent.push_back(now);
@@ -59,18 +59,18 @@ impl Window {
                 self.recent.pop_front();
             }
         }
-        Verdict::Throttled {
+        Admission::Throttled {
             regain: self.regain(now),
         }
     }
 
     /// Time until one more call would be allowed (zero when it is now).
     pub(crate) fn regain(&self, now: Instant) -> Duration {
-        let cap = self.budget.calls as usize;
+        let cap = self.budget.count as usize;
         let live = self
             .recent
             .iter()
-            .filter(|&&t| t + self.budget.window > now)
+            .filter(|&&t| t + self.budget.per > now)
             .count();
         if live < cap {
             return Duration::ZERO;
@@ -78,8 +78,8 @@ impl Window {
         // The oldest live call frees the slot when it leaves the window.
         self.recent
             .iter()
-            .find(|&&t| t + self.budget.window > now)
-            .map_or(Duration::ZERO, |&t| (t + self.budget.window) - now)
+            .find(|&&t| t + self.budget.per > now)
+            .map_or(Duration::ZERO, |&t| (t + self.budget.per) - now)
     }
 
     /// Calls in the window as a whole percentage of the budget (100 = full).
@@ -88,9 +88,9 @@ impl Window {
             .recent
             .iter()
             .rev()
-            .take_while(|&&t| t + self.budget.window > now)
+            .take_while(|&&t| t + self.budget.per > now)
             .count() as u64;
-        (live * 100 / u64::from(self.budget.calls)) as u32
+        (live * 100 / u64::from(self.budget.count)) as u32
     }
 }
 
@@ -99,9 +99,9 @@ mod tests {
     use super::*;
 
     fn window(calls: u32, ms: u64) -> Window {
-        Window::new(Budget {
-            calls,
-            window: Duration::from_millis(ms),
+        Window::new(Rate {
+            count: calls,
+            per: Duration::from_millis(ms),
         })
     }
 
@@ -112,20 +112,20 @@ mod tests {
         let t0 = Instant::now();
         let mut w = window(3, 1000);
         for i in 0..3 {
-            assert_eq!(w.admit(t0 + i * 10 * MS, true), Verdict::Allowed);
+            assert_eq!(w.admit(t0 + i * 10 * MS, true), Admission::Allowed);
         }
         assert_eq!(w.usage_pct(t0 + 30 * MS), 100);
         // Without extension the regain is when the first call (t0) expires.
         let mut plain = w.clone();
         assert_eq!(
             plain.admit(t0 + 500 * MS, false),
-            Verdict::Throttled { regain: 500 * MS }
+            Admission::Throttled { regain: 500 * MS }
         );
-        assert_eq!(plain.admit(t0 + 1000 * MS, false), Verdict::Allowed);
+        assert_eq!(plain.admit(t0 + 1000 * MS, false), Admission::Allowed);
         // At 1000 ms only t0 has left: calls at 10, 20 and 1000 ms fill it again.
         assert!(matches!(
             plain.admit(t0 + 1001 * MS, false),
-            Verdict::Throttled { .. }
+            Admission::Throttled { .. }
         ));
     }
 
@@ -138,18 +138,18 @@ mod tests {
         // Hammering at 400, 800 and 1200 ms: each refused call counts.
         assert_eq!(
             w.admit(t0 + 400 * MS, true),
-            Verdict::Throttled { regain: 600 * MS }
+            Admission::Throttled { regain: 600 * MS }
         );
         assert_eq!(
             w.admit(t0 + 800 * MS, true),
-            Verdict::Throttled { regain: 600 * MS }
+            Admission::Throttled { regain: 600 * MS }
         );
         assert!(matches!(
             w.admit(t0 + 1200 * MS, true),
-            Verdict::Throttled { .. }
+            Admission::Throttled { .. }
         ));
         // Left alone for a whole window, it opens again.
-        assert_eq!(w.admit(t0 + 2200 * MS, true), Verdict::Allowed);
+        assert_eq!(w.admit(t0 + 2200 * MS, true), Admission::Allowed);
     }
 
     #[test]

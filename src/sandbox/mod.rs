@@ -5,7 +5,7 @@
 //! start it in-process with [`Sandbox::start`]; `waba-provision sandbox`
 //! serves it until Ctrl-C.
 //!
-//! Layout: `config` (what to do, `help` its long help), `behaviour` (per-request decisions, no
+//! Layout: `config` (what to do; the flags and long help are in `cli`), `behaviour` (per-request decisions, no
 //! HTTP), `params`, `budget`, `faults`, `meta` (Meta's wording), `ledger`
 //! (memory), `server` (HTTP and connection control).
 
@@ -13,15 +13,13 @@ mod behaviour;
 mod budget;
 mod config;
 mod faults;
-mod help;
 mod ledger;
 mod meta;
 mod params;
 mod server;
 
 pub use config::{
-    Budget, ExistingNumber, FaultRates, SandboxArgs, SandboxConfig, SandboxError, SandboxSecret,
-    TokenGrants, TokenList,
+    ExistingNumber, FaultRates, SandboxConfig, SandboxError, SandboxSecret, TokenGrants, TokenList,
 };
 pub use ledger::{LedgerEntry, RequestLogEntry};
 

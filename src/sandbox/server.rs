@@ -1,10 +1,10 @@
 //! HTTP glue: accept loopback connections, serve each with hyper's HTTP/1
 //! connection (not `axum::serve`, because a `drop_after_create` fault must be
 //! able to close the TCP connection without answering), turn each request into
-//! a [`Call`], ask [`behaviour::decide`] under the lock, wait the decided delay
+//! a [`Call`], ask [`behaviour::handle`] under the lock, wait the decided delay
 //! outside it, and write the answer. Also the test-only `/__sandbox/` paths.
 
-use super::behaviour::{self, Call, Reply};
+use super::behaviour::{self, Answer, Call};
 use super::{Shared, lock, meta};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -28,7 +28,7 @@ const MAX_BODY: usize = 1 << 20;
 #[error("connection dropped on purpose (drop_after_create fault)")]
 pub(crate) struct Dropped;
 
-type Answer = Response<Full<Bytes>>;
+type HttpAnswer = Response<Full<Bytes>>;
 
 /// Serve until `stop` fires (or its sender is dropped).
 pub(crate) async fn serve(
@@ -73,7 +73,7 @@ async fn handle(
     state: Shared,
     base_url: Arc<str>,
     req: Request<Incoming>,
-) -> Result<Answer, Dropped> {
+) -> Result<HttpAnswer, Dropped> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     if let Some(rest) = path.strip_prefix("/__sandbox/") {
@@ -100,13 +100,13 @@ async fn handle(
         body: body_pairs(&bytes, is_json),
         base_url,
     };
-    let decision = behaviour::decide(&mut lock(&state), &call, Instant::now());
-    if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
+    let handled = behaviour::handle(&mut lock(&state), &call, Instant::now());
+    if !handled.delay.is_zero() {
+        tokio::time::sleep(handled.delay).await;
     }
-    let mut answer = match decision.reply {
-        Reply::Drop => return Err(Dropped),
-        Reply::Html503 => {
+    let mut answer = match handled.reply {
+        Answer::Drop => return Err(Dropped),
+        Answer::Html503 => {
             let mut a = Response::new(Full::new(Bytes::from_static(meta::HTML_503.as_bytes())));
             *a.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             a.headers_mut().insert(
@@ -115,7 +115,7 @@ async fn handle(
             );
             a
         }
-        Reply::Json { status, body } => {
+        Answer::Json { status, body } => {
             let mut a = Response::new(Full::new(Bytes::from(body.to_string())));
             *a.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
             a.headers_mut().insert(
@@ -125,7 +125,7 @@ async fn handle(
             a
         }
     };
-    for (name, value) in decision.headers {
+    for (name, value) in handled.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             answer.headers_mut().insert(name, v);
         }
@@ -167,13 +167,13 @@ fn body_pairs(bytes: &[u8], is_json: bool) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(bytes).unwrap_or_default()
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Answer {
+fn plain(status: StatusCode, text: &'static str) -> HttpAnswer {
     let mut a = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *a.status_mut() = status;
     a
 }
 
-fn json_answer(value: &impl serde::Serialize) -> Answer {
+fn json_answer(value: &impl serde::Serialize) -> HttpAnswer {
     match serde_json::to_vec(value) {
         Ok(body) => {
             let mut a = Response::new(Full::new(Bytes::from(body)));
@@ -186,7 +186,7 @@ fn json_answer(value: &impl serde::Serialize) -> Answer {
 }
 
 /// `GET /__sandbox/ledger`, `GET /__sandbox/requests`, `POST /__sandbox/reset`.
-fn test_path(state: &Shared, method: &Method, rest: &str) -> Answer {
+fn test_path(state: &Shared, method: &Method, rest: &str) -> HttpAnswer {
     match (method, rest) {
         (&Method::GET, "ledger") => json_answer(&lock(state).ledger()),
         (&Method::GET, "requests") => json_answer(&lock(state).requests()),

@@ -7,7 +7,6 @@
 //! rules (a throttled or huge WABA never holds back the others) testable with
 //! paused time.
 
-pub mod backoff;
 pub mod pacer;
 pub mod window;
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::graph::{ListPage, Reply};
+use crate::graph::{CreateRequest, ListPage, Reply};
 use crate::validate::{ValidRow, WabaId};
 
 pub trait Api: Send + Sync + 'static {
@@ -24,6 +24,18 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<ListPage>> + Send;
 }
 
+/// The create call's parameters, from a validated row.
+pub fn create_request(row: &ValidRow) -> CreateRequest<'_> {
+    CreateRequest {
+        waba_id: row.waba_id.as_str(),
+        cc: row.phone.cc(),
+        phone_number: row.phone.national(),
+        migrate_phone_number: row.migrate_phone_number,
+        preverified_id: row.preverified_id.as_deref(),
+        verified_name: row.verified_name.as_deref(),
+    }
+}
+
 /// What a step's call returned when it succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOk {
@@ -37,8 +49,7 @@ impl Api for crate::graph::GraphClient {
     type Creds = crate::graph::Credentials;
 
     async fn create(&self, creds: &Self::Creds, row: &ValidRow) -> Reply<String> {
-        self.create_phone_number(creds, &crate::graph::CreateRequest::from_row(row))
-            .await
+        self.create_phone_number(creds, &create_request(row)).await
     }
 
     async fn list_page(

@@ -4,9 +4,9 @@
 use rand::Rng;
 use std::time::Duration;
 
+use super::backoff::Backoff;
 use super::{Job, ReconcileWhy, Step, StepOk, StepReply};
 use crate::graph::{ErrorClass, Failure, GraphError, Hints, ListPage, classify};
-use crate::schedule::backoff::Backoff;
 
 /// The knobs of the decisions.
 #[derive(Debug, Clone)]

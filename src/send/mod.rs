@@ -8,6 +8,7 @@
 //! here, not a new runner.
 
 pub mod api;
+pub mod backoff;
 pub mod decide;
 
 use std::sync::Arc;

@@ -180,5 +180,4 @@ pub(super) fn looks_like_token(s: &str) -> bool {
 pub const TOKEN_IN_MANIFEST: &str = "looks like an access token itself";
 
 #[cfg(test)]
-#[path = "fields_tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@
 
 use super::duplicates::Duplicates;
 use super::findings::Findings;
-use super::telephony::{Telephony, Verdict};
+use super::telephony::{NumberCheck, Telephony};
 use super::{
     CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, fields, name,
 };
@@ -119,7 +119,7 @@ impl RowChecker {
             );
             ok = false;
         } else {
-            ok &= self.plan(&cc, &national, f);
+            ok &= self.numbering_plan(&cc, &national, f);
         }
         let phone = PhoneNumber::new_unchecked(cc, national);
         if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
@@ -137,25 +137,25 @@ impl RowChecker {
     }
 
     /// The numbering-plan verdict, reported; `false` when it is an error.
-    fn plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
+    fn numbering_plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
         let shown = format_args!("+{cc} {national}");
         match self.telephony.check(cc, national) {
-            Verdict::Valid => true,
-            Verdict::UnknownCode => {
+            NumberCheck::Valid => true,
+            NumberCheck::UnknownCode => {
                 f.error(
                     Field::Cc,
                     format!("`{cc}` is not a country calling code in use"),
                 );
                 false
             }
-            Verdict::LocalOnly { region } => {
+            NumberCheck::LocalOnly { region } => {
                 f.error(
                     Field::PhoneNumber,
                     format!("{shown} is only a local number in {region}: the area code is missing"),
                 );
                 false
             }
-            Verdict::Impossible {
+            NumberCheck::Impossible {
                 region,
                 lengths,
                 extra_prefix,
@@ -177,7 +177,7 @@ impl RowChecker {
                 );
                 false
             }
-            Verdict::NotValid { region } => {
+            NumberCheck::NotValid { region } => {
                 let message = format!(
                     "{shown} has a possible length but is not a valid number in +{cc} ({region}) (an unassigned range, or one reserved for fiction and tests?)"
                 );

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 /// What the metadata says about `+{cc}{national}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(super) enum NumberCheck {
     /// Possible and valid (matches a number type of a region).
     Valid,
     /// Right length but no region's ranges contain it (fictional 555, unassigned).
@@ -203,20 +203,20 @@ fn test_length(code: &Code, len: usize) -> Length {
 
 impl Telephony {
     /// `cc` and `national` are already checked digits (cc 1–3 digits).
-    pub(super) fn check(&mut self, cc: &str, national: &str) -> Verdict {
+    pub(super) fn check(&mut self, cc: &str, national: &str) -> NumberCheck {
         let Ok(code) = cc.parse::<u16>() else {
-            return Verdict::UnknownCode;
+            return NumberCheck::UnknownCode;
         };
         let Some(code) = self.codes.entry(code).or_insert_with(|| Code::load(code)) else {
-            return Verdict::UnknownCode;
+            return NumberCheck::UnknownCode;
         };
         let Some(main) = code.main() else {
-            return Verdict::UnknownCode;
+            return NumberCheck::UnknownCode;
         };
         // Named only in a verdict against the number: no allocation for a valid one.
         let region = || main.meta.id().to_string();
         match test_length(code, national.len()) {
-            Length::LocalOnly => return Verdict::LocalOnly { region: region() },
+            Length::LocalOnly => return NumberCheck::LocalOnly { region: region() },
             Length::Impossible => {
                 let possible =
                     |rest: &str| matches!(test_length(code, rest.len()), Length::Possible);
@@ -226,7 +226,7 @@ impl Telephony {
                     .filter(|p| !p.is_empty())
                     .find(|p| national.strip_prefix(p).is_some_and(possible))
                     .map(str::to_string);
-                return Verdict::Impossible {
+                return NumberCheck::Impossible {
                     region: region(),
                     lengths: code.lengths.clone(),
                     extra_prefix,
@@ -243,12 +243,12 @@ impl Telephony {
                 None => continue,
             };
             return if valid {
-                Verdict::Valid
+                NumberCheck::Valid
             } else {
-                Verdict::NotValid { region: region() }
+                NumberCheck::NotValid { region: region() }
             };
         }
-        Verdict::NotValid { region: region() }
+        NumberCheck::NotValid { region: region() }
     }
 }
 
@@ -256,7 +256,7 @@ impl Telephony {
 mod tests {
     use super::*;
 
-    fn check(cc: &str, national: &str) -> Verdict {
+    fn check(cc: &str, national: &str) -> NumberCheck {
         Telephony::default().check(cc, national)
     }
 
@@ -273,7 +273,7 @@ mod tests {
             ("55", "11987654321"),
             ("800", "12345678"), // non-geographic
         ] {
-            assert_eq!(check(cc, n), Verdict::Valid, "+{cc} {n}");
+            assert_eq!(check(cc, n), NumberCheck::Valid, "+{cc} {n}");
         }
     }
 
@@ -282,23 +282,23 @@ mod tests {
         // The fictional 555-01xx range: right length, no assigned type.
         assert!(matches!(
             check("1", "5550100001"),
-            Verdict::NotValid { region } if region == "US"
+            NumberCheck::NotValid { region } if region == "US"
         ));
         assert!(matches!(
             check("44", "4012345678"),
-            Verdict::NotValid { .. }
+            NumberCheck::NotValid { .. }
         ));
         // Ofcom's range for drama, as in SPEC's example.
         assert!(matches!(
             check("44", "7700900123"),
-            Verdict::NotValid { .. }
+            NumberCheck::NotValid { .. }
         ));
     }
 
     #[test]
     fn wrong_length_is_impossible() {
         match check("44", "791234567890") {
-            Verdict::Impossible {
+            NumberCheck::Impossible {
                 region,
                 lengths,
                 extra_prefix,
@@ -311,7 +311,7 @@ mod tests {
         }
         assert!(matches!(
             check("1", "650253000012"),
-            Verdict::Impossible { .. }
+            NumberCheck::Impossible { .. }
         ));
     }
 
@@ -319,26 +319,29 @@ mod tests {
     fn trunk_prefix_and_country_code_are_spotted() {
         assert!(matches!(
             check("44", "07912345678"),
-            Verdict::Impossible { extra_prefix: Some(p), .. } if p == "0"
+            NumberCheck::Impossible { extra_prefix: Some(p), .. } if p == "0"
         ));
         assert!(matches!(
             check("44", "447912345678"),
-            Verdict::Impossible { extra_prefix: Some(p), .. } if p == "44"
+            NumberCheck::Impossible { extra_prefix: Some(p), .. } if p == "44"
         ));
     }
 
     #[test]
     fn local_only_and_unknown_codes() {
-        assert!(matches!(check("1", "2530000"), Verdict::LocalOnly { .. }));
-        assert_eq!(check("999", "12345678"), Verdict::UnknownCode);
-        assert_eq!(check("0", "12345678"), Verdict::UnknownCode);
+        assert!(matches!(
+            check("1", "2530000"),
+            NumberCheck::LocalOnly { .. }
+        ));
+        assert_eq!(check("999", "12345678"), NumberCheck::UnknownCode);
+        assert_eq!(check("0", "12345678"), NumberCheck::UnknownCode);
     }
 
     #[test]
     fn regexes_are_compiled_once_per_region() {
         let mut t = Telephony::default();
-        assert_eq!(t.check("44", "7912345678"), Verdict::Valid);
-        assert_eq!(t.check("44", "7912345679"), Verdict::Valid);
+        assert_eq!(t.check("44", "7912345678"), NumberCheck::Valid);
+        assert_eq!(t.check("44", "7912345679"), NumberCheck::Valid);
         assert_eq!(t.codes.len(), 1);
     }
 }

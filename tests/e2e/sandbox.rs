@@ -9,7 +9,8 @@ use reqwest::{Client, Response};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
-use waba_provision::sandbox::{Budget, Sandbox, SandboxConfig};
+use waba_provision::limits::Rate;
+use waba_provision::sandbox::{Sandbox, SandboxConfig};
 
 fn client() -> Client {
     Client::builder()
@@ -199,10 +200,10 @@ async fn token_map_proof_and_forbidden_wabas_from_a_config_file() {
 #[tokio::test]
 async fn waba_budget_throttles_then_reopens_after_retry_after() {
     let config = SandboxConfig {
-        waba_budget: Some(Budget {
-            calls: 3,
+        waba_budget: Some(Rate {
+            count: 3,
             // Long enough that four calls fit in it even on a loaded machine.
-            window: Duration::from_secs(2),
+            per: Duration::from_secs(2),
         }),
         retry_after: true,
         throttle_extension: false,
@@ -245,9 +246,9 @@ async fn waba_budget_throttles_then_reopens_after_retry_after() {
 #[tokio::test]
 async fn app_budget_answers_code_4() {
     let config = SandboxConfig {
-        app_budget: Some(Budget {
-            calls: 2,
-            window: Duration::from_secs(3600),
+        app_budget: Some(Rate {
+            count: 2,
+            per: Duration::from_secs(3600),
         }),
         ..SandboxConfig::default()
     };

@@ -13,7 +13,7 @@ mod tree;
 
 use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, RowProblem, Source};
-use crate::validate::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tree::{Lined, Node};
@@ -434,5 +434,4 @@ fn line_of<T>(s: &Lined<T>) -> u32 {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::results::reader::tests::{line, rec};
-use crate::results::{Journal, Status, read_results};
+use crate::results::{Journal, read_results};
+use crate::schema::Status;
 use proptest::prelude::*;
 use std::os::unix::fs::MetadataExt;
 

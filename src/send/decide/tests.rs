@@ -3,26 +3,12 @@
 use super::*;
 use crate::graph::{ListPage, ListedNumber, Reply};
 use crate::send::TokenId;
-use crate::validate::{PhoneNumber, RowId, ValidRow, WabaId};
+use crate::validate::ValidRow;
 use rand::{SeedableRng, rngs::SmallRng};
 use std::sync::Arc;
 
 fn job() -> Job {
-    Job::new(
-        Arc::new(ValidRow {
-            id: RowId {
-                row: 1,
-                source: "m.csv:2".into(),
-            },
-            waba_id: WabaId::new_unchecked("1"),
-            phone: PhoneNumber::new_unchecked("44", "7700900123"),
-            migrate_phone_number: false,
-            preverified_id: None,
-            verified_name: None,
-            token_env: None,
-        }),
-        TokenId(0),
-    )
+    Job::new(Arc::new(ValidRow::fixture(1, "7700900123")), TokenId(0))
 }
 
 fn err(code: i64, subcode: Option<i64>) -> StepReply {

@@ -1,10 +1,23 @@
-//! Command-line interface (SPEC section 2), clap derive.
+//! Command-line interface (SPEC section 2), clap derive, in two stages as in
+//! ripgrep: the raw flags below, then [`execute`], which turns them once into
+//! each command's checked configuration (`commands::*::Config`) and runs it.
+//! Nothing after this module sees a raw flag.
 //!
 //! Conventions: the `///` comment on each field is its `--help` text; value
 //! names in capitals; no short flags except `-h`/`-V` (these runs touch
-//! production accounts, so every option is spelled out). These are the raw
-//! flags: `runner::RunConfig::from_args` turns them once into checked values.
+//! production accounts, so every option is spelled out).
 
+mod sandbox;
+mod sandbox_help;
+
+pub use sandbox::SandboxArgs;
+
+use crate::commands::{self, plan, run, validate};
+use crate::exit::{Outcome, Refused};
+use crate::graph::ApiVersion;
+use crate::limits::Limits;
+use crate::results::OpenMode;
+use crate::validate::ValidateOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -47,7 +60,7 @@ pub enum Command {
     )]
     Retry(RetryArgs),
     /// Serve a local fake Graph API on loopback, for rehearsals and tests.
-    Sandbox(crate::sandbox::SandboxArgs),
+    Sandbox(SandboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +180,76 @@ pub struct RetryArgs {
     pub previous: PathBuf,
     #[command(flatten)]
     pub send: SendArgs,
+}
+
+/// Check the flags of the command line and run its command.
+pub async fn execute(cli: Cli) -> Result<Outcome, Refused> {
+    match cli.command {
+        Command::Validate(a) => validate::command(&validate::Config {
+            manifest: a.manifest,
+            options: ValidateOptions {
+                strict_numbers: a.strict_numbers,
+            },
+        }),
+        Command::Plan(a) => plan::command(&plan::Config {
+            manifest: a.manifest,
+            resume: a.resume,
+            options: ValidateOptions {
+                strict_numbers: a.strict_numbers,
+            },
+            token_env: a.token_env,
+            limits: a.limits.limits()?,
+        }),
+        Command::Run(a) => run::command(a.send.config(run::Input::Manifest(a.manifest))?).await,
+        Command::Retry(a) => run::command(a.send.config(run::Input::Retry(a.previous))?).await,
+        Command::Sandbox(a) => commands::sandbox::command(a.config()?).await,
+    }
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Result<Limits, Refused> {
+        Ok(Limits::new(
+            self.concurrency,
+            self.rate.as_deref(),
+            &self.rate_per_waba,
+            self.max_attempts,
+            self.timeout,
+        )?)
+    }
+}
+
+impl SendArgs {
+    /// The checked configuration of `run` / `retry`.
+    pub fn config(self, input: run::Input) -> Result<run::Config, Refused> {
+        if self.resume && self.force {
+            return Err(Refused::msg("--resume and --force contradict each other"));
+        }
+        let mode = match (self.resume, self.force) {
+            (true, _) => OpenMode::Resume,
+            (_, true) => OpenMode::Force,
+            _ => OpenMode::Fresh,
+        };
+        Ok(run::Config {
+            input,
+            results: self.results,
+            mode,
+            endpoint: if self.sandbox {
+                run::Endpoint::Sandbox
+            } else {
+                run::Endpoint::Graph(self.graph_url)
+            },
+            api_version: ApiVersion::parse(&self.api_version)?,
+            token_env: self.token_env,
+            app_secret_env: self.app_secret_env,
+            limits: self.limits.limits()?,
+            dry_run: self.dry_run,
+            skip_invalid: self.skip_invalid,
+            options: ValidateOptions {
+                strict_numbers: self.strict_numbers,
+            },
+            summary_json: self.summary_json,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::limits::Rate;
-use crate::validate::{EnvVarName, PhoneNumber, RowId};
 
 fn limits(per_waba: &str, rate: Option<&str>, concurrency: usize) -> Limits {
     Limits {
@@ -15,18 +14,9 @@ fn limits(per_waba: &str, rate: Option<&str>, concurrency: usize) -> Limits {
 }
 
 fn row(n: u32, waba: &str, token: Option<&str>) -> ValidRow {
-    ValidRow {
-        id: RowId {
-            row: n,
-            source: format!("m.csv:{}", n + 1),
-        },
-        waba_id: WabaId::new_unchecked(waba),
-        phone: PhoneNumber::new_unchecked("44", format!("79123{n:05}")),
-        migrate_phone_number: false,
-        preverified_id: None,
-        verified_name: None,
-        token_env: token.map(EnvVarName::new_unchecked),
-    }
+    ValidRow::fixture(n, &format!("79123{n:05}"))
+        .waba(waba)
+        .token_env(token)
 }
 
 /// The plan of `rows`, none already created, every token variable set.
@@ -121,15 +111,6 @@ fn nothing_to_send_takes_no_time() {
     let p = build_plan_with(&rows, &[1].into(), &limits("200/h", None, 8), "T", |_| true);
     assert_eq!((p.to_send, p.skipped, p.estimate), (0, 1, Duration::ZERO));
     assert!(p.to_string().contains("Estimated time: under 1s"));
-}
-
-#[test]
-fn durations_read_like_a_human_wrote_them() {
-    assert_eq!(human_duration(secs(0.3)), "under 1s");
-    assert_eq!(human_duration(secs(12.0)), "12s");
-    assert_eq!(human_duration(secs(245.0)), "4m 5s");
-    assert_eq!(human_duration(secs(4320.0)), "1h 12m");
-    assert_eq!(human_duration(secs(2.0 * 86400.0 + 3.0 * 3600.0)), "2d 3h");
 }
 
 #[test]

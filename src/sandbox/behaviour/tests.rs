@@ -2,7 +2,8 @@
 //! argument), no HTTP.
 
 use super::*;
-use crate::sandbox::config::{Budget, SandboxSecret, TokenGrants};
+use crate::limits::Rate;
+use crate::sandbox::config::{SandboxSecret, TokenGrants};
 
 fn call(method: &str, path: &str, token: Option<&str>, body: &[(&str, &str)]) -> Call {
     Call {
@@ -27,23 +28,23 @@ fn create(waba: &str, number: &str) -> Call {
     )
 }
 
-fn status_code(d: &Decision) -> (u16, Option<i64>) {
+fn status_code(d: &Handled) -> (u16, Option<i64>) {
     match &d.reply {
-        Reply::Json { status, body } => (*status, body["error"]["code"].as_i64()),
-        Reply::Html503 => (503, None),
-        Reply::Drop => (0, None),
+        Answer::Json { status, body } => (*status, body["error"]["code"].as_i64()),
+        Answer::Html503 => (503, None),
+        Answer::Drop => (0, None),
     }
 }
 
-fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
+fn header<'a>(d: &'a Handled, name: &str) -> Option<&'a str> {
     d.headers
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn budget(calls: u32, window: Duration) -> Option<Budget> {
-    Some(Budget { calls, window })
+fn budget(count: u32, per: Duration) -> Option<Rate> {
+    Some(Rate { count, per })
 }
 
 /// Fault rates with one kind at 1.0.
@@ -66,20 +67,20 @@ fn state(config: SandboxConfig) -> (State, Instant) {
 #[test]
 fn creates_then_refuses_duplicates_here_and_elsewhere() {
     let (mut s, t0) = state(SandboxConfig::default());
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
-    let Reply::Json { status: 200, body } = &d.reply else {
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
+    let Answer::Json { status: 200, body } = &d.reply else {
         panic!("{:?}", d.reply)
     };
     let id = body["id"].as_str().unwrap();
     assert!((15..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(header(&d, "facebook-api-version"), Some("v25.0"));
 
-    let here = decide(&mut s, &create("1", "5550100001"), t0);
-    let Reply::Json { body, .. } = &here.reply else {
+    let here = handle(&mut s, &create("1", "5550100001"), t0);
+    let Answer::Json { body, .. } = &here.reply else {
         panic!()
     };
     assert_eq!(body["error"]["error_subcode"], 2388012);
-    let elsewhere = decide(&mut s, &create("2", "5550100001"), t0);
+    let elsewhere = handle(&mut s, &create("2", "5550100001"), t0);
     assert_eq!(status_code(&elsewhere), (400, Some(100)));
     assert_eq!(s.ledger().len(), 1);
     assert_eq!(s.requests().len(), 3);
@@ -93,16 +94,16 @@ fn path_version_and_method_checks() {
         "/25.0/1/phone_numbers",
         "/v25.0/1/other",
     ] {
-        let d = decide(&mut s, &call("POST", path, Some("t"), &[]), t0);
+        let d = handle(&mut s, &call("POST", path, Some("t"), &[]), t0);
         assert_eq!(status_code(&d), (400, Some(2500)), "{path}");
     }
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("DELETE", "/v25.0/1/phone_numbers", Some("t"), &[]),
         t0,
     );
     assert_eq!(status_code(&d), (400, Some(100)));
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("POST", "/v25.0/abc/phone_numbers", Some("t"), &[]),
         t0,
@@ -123,32 +124,32 @@ fn tokens_missing_unknown_expired_and_granted() {
     let (mut s, t0) = state(config);
     let path = "/v25.0/1/phone_numbers";
     let body = [("cc", "1"), ("phone_number", "5550100001")];
-    let d = decide(&mut s, &call("POST", path, None, &body), t0);
+    let d = handle(&mut s, &call("POST", path, None, &body), t0);
     assert_eq!(status_code(&d), (400, Some(104)));
     assert!(header(&d, "www-authenticate").is_some());
-    let d = decide(&mut s, &call("POST", path, Some("nope"), &body), t0);
+    let d = handle(&mut s, &call("POST", path, Some("nope"), &body), t0);
     assert_eq!(status_code(&d), (401, Some(190)));
     assert!(
         header(&d, "www-authenticate")
             .unwrap()
             .contains("invalid_token")
     );
-    let d = decide(&mut s, &call("POST", path, Some("old"), &body), t0);
+    let d = handle(&mut s, &call("POST", path, Some("old"), &body), t0);
     assert_eq!(status_code(&d), (400, Some(190)));
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("POST", "/v25.0/2/phone_numbers", Some("tok"), &body),
         t0,
     );
     assert_eq!(status_code(&d), (403, Some(200)));
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("POST", "/v25.0/2/phone_numbers", Some("all"), &body),
         t0,
     );
     assert_eq!(status_code(&d).0, 200);
     // The token as a parameter works, as at Meta, and is logged as such.
-    let d = decide(
+    let d = handle(
         &mut s,
         &call(
             "POST",
@@ -176,14 +177,14 @@ fn appsecret_proof_required_and_checked() {
     let (mut s, t0) = state(config);
     let path = "/v25.0/1/phone_numbers";
     let good = crate::secret::appsecret_proof("shh", "tok");
-    let d = decide(&mut s, &call("POST", path, Some("tok"), &[]), t0);
+    let d = handle(&mut s, &call("POST", path, Some("tok"), &[]), t0);
     assert_eq!(status_code(&d), (400, Some(100)));
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("POST", path, Some("tok"), &[("appsecret_proof", "00")]),
         t0,
     );
-    let Reply::Json { body, .. } = &d.reply else {
+    let Answer::Json { body, .. } = &d.reply else {
         panic!()
     };
     assert_eq!(body["error"]["type"], "GraphMethodException");
@@ -193,7 +194,7 @@ fn appsecret_proof_required_and_checked() {
             .unwrap()
             .contains("Invalid appsecret_proof")
     );
-    let d = decide(
+    let d = handle(
         &mut s,
         &call(
             "POST",
@@ -222,20 +223,20 @@ fn waba_budget_throttles_with_regain_and_extension() {
     };
     let (mut s, t0) = state(config);
     assert_eq!(
-        status_code(&decide(&mut s, &create("1", "5550100001"), t0)).0,
+        status_code(&handle(&mut s, &create("1", "5550100001"), t0)).0,
         200
     );
     assert_eq!(
-        status_code(&decide(&mut s, &create("1", "5550100002"), t0)).0,
+        status_code(&handle(&mut s, &create("1", "5550100002"), t0)).0,
         200
     );
     // Another WABA has its own budget.
     assert_eq!(
-        status_code(&decide(&mut s, &create("2", "5550100003"), t0)).0,
+        status_code(&handle(&mut s, &create("2", "5550100003"), t0)).0,
         200
     );
     let t1 = t0 + Duration::from_secs(30);
-    let d = decide(&mut s, &create("1", "5550100004"), t1);
+    let d = handle(&mut s, &create("1", "5550100004"), t1);
     assert_eq!(status_code(&d), (400, Some(80008)));
     let usage: Value =
         serde_json::from_str(header(&d, "x-business-use-case-usage").unwrap()).unwrap();
@@ -245,19 +246,19 @@ fn waba_budget_throttles_with_regain_and_extension() {
     assert!(header(&d, "retry-after").is_none());
     // Hammering at 60 s counts too: at 120 s both t0 calls have left, but
     // the refused calls at 30 s and 60 s fill the window.
-    decide(
+    handle(
         &mut s,
         &create("1", "5550100004"),
         t0 + Duration::from_secs(60),
     );
-    let d = decide(
+    let d = handle(
         &mut s,
         &create("1", "5550100004"),
         t0 + Duration::from_secs(120),
     );
     assert_eq!(status_code(&d).1, Some(80008));
     // After a full quiet window it opens again.
-    let d = decide(
+    let d = handle(
         &mut s,
         &create("1", "5550100004"),
         t0 + Duration::from_secs(241),
@@ -275,8 +276,8 @@ fn retry_after_carries_exact_seconds_and_minutes_round_down() {
         ..SandboxConfig::default()
     };
     let (mut s, t0) = state(config);
-    decide(&mut s, &create("1", "5550100001"), t0);
-    let d = decide(
+    handle(&mut s, &create("1", "5550100001"), t0);
+    let d = handle(
         &mut s,
         &create("1", "5550100002"),
         t0 + Duration::from_millis(500),
@@ -286,7 +287,7 @@ fn retry_after_carries_exact_seconds_and_minutes_round_down() {
         serde_json::from_str(header(&d, "x-business-use-case-usage").unwrap()).unwrap();
     assert_eq!(usage["1"][0]["estimated_time_to_regain_access"], 0);
     // Without extension the refused call did not count: open at 2 s.
-    let d = decide(
+    let d = handle(
         &mut s,
         &create("1", "5550100002"),
         t0 + Duration::from_secs(2),
@@ -301,13 +302,13 @@ fn app_budget_answers_code_4_and_counts_gets() {
         ..SandboxConfig::default()
     };
     let (mut s, t0) = state(config);
-    decide(&mut s, &create("1", "5550100001"), t0);
-    decide(
+    handle(&mut s, &create("1", "5550100001"), t0);
+    handle(
         &mut s,
         &call("GET", "/v25.0/2/phone_numbers", Some("t"), &[]),
         t0,
     );
-    let d = decide(&mut s, &create("3", "5550100002"), t0);
+    let d = handle(&mut s, &create("3", "5550100002"), t0);
     assert_eq!(status_code(&d), (400, Some(4)));
     let app: Value = serde_json::from_str(header(&d, "x-app-usage").unwrap()).unwrap();
     assert_eq!(app["call_count"], 100);
@@ -321,11 +322,11 @@ fn forbidden_waba_and_params_give_200_and_100() {
     };
     let (mut s, t0) = state(config);
     assert_eq!(
-        status_code(&decide(&mut s, &create("9", "5550100001"), t0)),
+        status_code(&handle(&mut s, &create("9", "5550100001"), t0)),
         (400, Some(200))
     );
     let bad = call("POST", "/v25.0/1/phone_numbers", Some("t"), &[("cc", "1")]);
-    assert_eq!(status_code(&decide(&mut s, &bad, t0)), (400, Some(100)));
+    assert_eq!(status_code(&handle(&mut s, &bad, t0)), (400, Some(100)));
     assert!(s.ledger().is_empty());
 }
 
@@ -334,8 +335,8 @@ fn faults_transient_html_slow_and_drop() {
     let mut config = SandboxConfig::default();
     config.faults.drop_after_create = 1.0;
     let (mut s, t0) = state(config.clone());
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
-    assert_eq!(d.reply, Reply::Drop);
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
+    assert_eq!(d.reply, Answer::Drop);
     assert_eq!(s.ledger().len(), 1, "created although dropped");
     let log = s.requests().pop().unwrap();
     assert_eq!(
@@ -344,7 +345,7 @@ fn faults_transient_html_slow_and_drop() {
     );
     assert!(log.created_id.is_some());
     // GETs are untouched by default.
-    let d = decide(
+    let d = handle(
         &mut s,
         &call("GET", "/v25.0/1/phone_numbers", Some("t"), &[]),
         t0,
@@ -353,8 +354,8 @@ fn faults_transient_html_slow_and_drop() {
 
     config.faults = only_fault("transient");
     let (mut s, t0) = state(config.clone());
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
-    let Reply::Json { status: 500, body } = &d.reply else {
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
+    let Answer::Json { status: 500, body } = &d.reply else {
         panic!()
     };
     assert_eq!(body["error"]["is_transient"], true);
@@ -362,15 +363,15 @@ fn faults_transient_html_slow_and_drop() {
 
     config.faults = only_fault("html_503");
     let (mut s, t0) = state(config.clone());
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
-    assert_eq!(d.reply, Reply::Html503);
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
+    assert_eq!(d.reply, Answer::Html503);
     assert!(d.headers.is_empty());
 
     config.faults = only_fault("slow");
     config.faults.slow_ms = 5000;
     config.latency_ms = 10;
     let (mut s, t0) = state(config);
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(d.delay, Duration::from_millis(5010));
     assert!(s.ledger().is_empty(), "a slow answer creates nothing");
 }
@@ -379,7 +380,7 @@ fn faults_transient_html_slow_and_drop() {
 fn listing_pages_with_cursors() {
     let (mut s, t0) = state(SandboxConfig::default());
     for n in 0..7 {
-        decide(&mut s, &create("1", &format!("555010{n:04}")), t0);
+        handle(&mut s, &create("1", &format!("555010{n:04}")), t0);
     }
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
@@ -393,8 +394,8 @@ fn listing_pages_with_cursors() {
         if let Some(a) = &after {
             c.query.push(("after".into(), a.clone()));
         }
-        let d = decide(&mut s, &c, t0);
-        let Reply::Json { status: 200, body } = &d.reply else {
+        let d = handle(&mut s, &c, t0);
+        let Answer::Json { status: 200, body } = &d.reply else {
             panic!("{:?}", d.reply)
         };
         pages += 1;
@@ -428,11 +429,11 @@ fn listing_pages_with_cursors() {
 #[test]
 fn reset_forgets_but_never_reuses_ids() {
     let (mut s, t0) = state(SandboxConfig::default());
-    decide(&mut s, &create("1", "5550100001"), t0);
+    handle(&mut s, &create("1", "5550100001"), t0);
     let first = s.ledger()[0].id.clone();
     s.reset();
     assert!(s.ledger().is_empty() && s.requests().is_empty());
-    decide(&mut s, &create("1", "5550100001"), t0);
+    handle(&mut s, &create("1", "5550100001"), t0);
     assert_ne!(s.ledger()[0].id, first);
 }
 
@@ -444,10 +445,10 @@ fn faults_hit_listings_only_when_asked() {
     };
     let list = call("GET", "/v25.0/1/phone_numbers", Some("t"), &[]);
     let (mut s, t0) = state(config.clone());
-    assert_eq!(status_code(&decide(&mut s, &list, t0)).0, 200);
+    assert_eq!(status_code(&handle(&mut s, &list, t0)).0, 200);
     config.faults.on_get = true;
     let (mut s, t0) = state(config);
-    assert_eq!(status_code(&decide(&mut s, &list, t0)).0, 500);
+    assert_eq!(status_code(&handle(&mut s, &list, t0)).0, 500);
 }
 
 #[test]
@@ -462,7 +463,7 @@ fn existing_numbers_are_held_from_the_start_and_after_reset() {
     };
     let (mut s, t0) = state(config);
     assert_eq!(s.ledger().len(), 1);
-    let d = decide(&mut s, &create("1", "5550100001"), t0);
+    let d = handle(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(status_code(&d), (400, Some(100)));
     s.reset();
     assert_eq!(s.ledger().len(), 1);

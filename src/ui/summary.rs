@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::progress::human;
-use crate::results::{ResultRecord, Status};
 use crate::runner::{ErrorCount, RunReport};
+use crate::schema::{ResultRecord, Status};
+use crate::text::duration;
 
 /// Rows by status, as the results file finally says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,7 +114,7 @@ impl<'a> Summary<'a> {
             t,
             "  {} requests in {} ({:.1} req/s){}",
             self.requests,
-            human(report.elapsed),
+            duration(report.elapsed),
             self.requests_per_sec,
             if report.retried_rows > 0 {
                 format!(", {} row(s) needed retries", report.retried_rows)

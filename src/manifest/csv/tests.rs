@@ -114,7 +114,7 @@ fn wrong_field_count_makes_the_row_invalid() {
 
 #[test]
 fn results_file_is_a_manifest() {
-    let header = crate::results::COLUMNS.join(",");
+    let header = crate::schema::COLUMNS.join(",");
     let csv = format!(
         "{header}\n\
          7,orig.yaml:12,1,44,7700900123,false,,Acme,,created,555,,,,,,200,1,2026-01-01T00:00:00Z\n\

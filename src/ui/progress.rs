@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::runner::{ProgressSink, Snapshot};
+use crate::text::duration;
 
 /// The progress display suited to stderr.
 pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
@@ -13,17 +14,6 @@ pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
         Box::new(Bar::new(total))
     } else {
         Box::new(Lines::new(Duration::from_secs(10)))
-    }
-}
-
-/// Human duration: `45s`, `3m 20s`, `1h 12m`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..10 => format!("{:.1}s", d.as_secs_f64()),
-        10..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -51,14 +41,14 @@ fn paused(s: &Snapshot) -> String {
     if s.paused.is_empty() && s.app_paused.is_none() {
         return String::new();
     }
-    let app = s.app_paused.map(|d| format!("the app for {}", human(d)));
+    let app = s.app_paused.map(|d| format!("the app for {}", duration(d)));
     let mut list: Vec<String> = app
         .into_iter()
         .chain(
             s.paused
                 .iter()
                 .take(3)
-                .map(|(w, d)| format!("{w} for {}", human(*d))),
+                .map(|(w, d)| format!("{w} for {}", duration(*d))),
         )
         .collect();
     if s.paused.len() > 3 {
@@ -70,7 +60,7 @@ fn paused(s: &Snapshot) -> String {
 /// One line describing the snapshot.
 pub fn line(s: &Snapshot) -> String {
     let eta = eta(s)
-        .map(|d| format!(", ETA {}", human(d)))
+        .map(|d| format!(", ETA {}", duration(d)))
         .unwrap_or_default();
     format!(
         "{}/{} done: {} created, {} failed, {} skipped; {} in flight, {:.1} req/s{eta}{}",
@@ -103,7 +93,7 @@ impl ProgressSink for Bar {
     fn update(&mut self, s: &Snapshot) {
         self.bar.set_position(s.done() as u64);
         let eta = eta(s)
-            .map(|d| format!(" ETA {}", human(d)))
+            .map(|d| format!(" ETA {}", duration(d)))
             .unwrap_or_default();
         self.bar.set_message(format!(
             "created {} failed {} in flight {} {:.1} req/s{eta}{}",
@@ -150,14 +140,6 @@ mod tests {
     use crate::validate::WabaId;
 
     #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_millis(5300)), "5.3s");
-        assert_eq!(human(Duration::from_secs(15)), "15s");
-        assert_eq!(human(Duration::from_secs(200)), "3m 20s");
-        assert_eq!(human(Duration::from_secs(4320)), "1h 12m");
-    }
-
-    #[test]
     fn line_shows_counts_rate_eta_and_pauses() {
         let s = Snapshot {
             total: 10,
@@ -173,7 +155,7 @@ mod tests {
         let l = line(&s);
         assert!(l.starts_with("5/10 done: 4 created, 1 failed"), "{l}");
         assert!(l.contains("2.0 req/s"), "{l}");
-        assert!(l.contains("ETA 5.0s"), "{l}");
+        assert!(l.contains("ETA 5s"), "{l}");
         assert!(l.contains("paused: 123 for 1m 30s"), "{l}");
     }
 }
