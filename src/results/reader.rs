@@ -6,7 +6,7 @@
 //! leave) from a broken line further up (damage from elsewhere, refused).
 
 use super::error::{ResultsError, io_at};
-use crate::schema::{COLUMNS, ResultRecord, Status};
+use crate::schema::{COLUMNS, ResultRecord, Status, is_results_header, parse_line};
 use csv::{ByteRecord, ReaderBuilder};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -39,6 +39,9 @@ pub(super) struct Scan<T> {
     pub spans: Vec<Range<usize>>,
     /// The complete header line is present.
     pub has_header: bool,
+    /// Columns of the header: [`COLUMNS`], or the first version's
+    /// `V1_COLUMNS` (a file that a resumed run upgrades first).
+    pub columns: usize,
     pub torn: Option<TornTail>,
 }
 
@@ -47,6 +50,8 @@ pub(super) struct Scan<T> {
 pub(super) struct Key {
     pub row: u32,
     pub status: Status,
+    /// The line has a `phone_number_id`: the number exists at Meta.
+    pub has_id: bool,
 }
 
 /// Parse `bytes` (the whole file at `path`, which only labels errors) into records.
@@ -63,7 +68,7 @@ pub(super) fn scan_keys(path: &Path, bytes: &[u8]) -> Result<Scan<Key>, ResultsE
 fn scan_with<T>(
     path: &Path,
     bytes: &[u8],
-    parse: impl Fn(&ByteRecord) -> Result<T, String>,
+    parse: impl Fn(&ByteRecord, &ByteRecord) -> Result<T, String>,
 ) -> Result<Scan<T>, ResultsError> {
     let header = header_line();
     // A header cut short by a crash right after creating the file.
@@ -72,6 +77,7 @@ fn scan_with<T>(
             records: Vec::new(),
             spans: Vec::new(),
             has_header: false,
+            columns: COLUMNS.len(),
             torn: (!bytes.is_empty()).then(|| TornTail {
                 offset: 0,
                 line: 1,
@@ -90,13 +96,15 @@ fn scan_with<T>(
     let first = rdr
         .read_byte_record(&mut rec)
         .map_err(|e| corrupt(path, 1, e.to_string()))?;
-    let expected: Vec<&[u8]> = COLUMNS.iter().map(|c| c.as_bytes()).collect();
-    let mut found: Vec<&[u8]> = rec.iter().collect();
+    let mut found: Vec<&str> = rec
+        .iter()
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
     // A spreadsheet that saved the file again may have put a UTF-8 BOM first.
     if let Some(f) = found.first_mut() {
-        *f = f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f);
+        *f = f.strip_prefix('\u{feff}').unwrap_or(f);
     }
-    if !first || found != expected {
+    if !first || !is_results_header(&found) {
         let found = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
         return Err(ResultsError::ForeignHeader {
             path: path.to_path_buf(),
@@ -104,6 +112,8 @@ fn scan_with<T>(
         });
     }
 
+    let header = ByteRecord::from(COLUMNS[..found.len()].to_vec());
+    let columns = header.len();
     let mut records = Vec::new();
     let mut spans = Vec::new();
     loop {
@@ -121,7 +131,7 @@ fn scan_with<T>(
         }
         let end = rdr.position().byte() as usize;
         let is_last = end == len;
-        let parsed = parse(&rec);
+        let parsed = parse(&header, &rec);
         if is_last {
             let reason = if !terminated(bytes, start, end, &rec) {
                 Some("no line end".to_string())
@@ -133,6 +143,7 @@ fn scan_with<T>(
                     records,
                     spans,
                     has_header: true,
+                    columns,
                     torn: Some(TornTail {
                         offset: start as u64,
                         line: line_at(bytes, start),
@@ -154,6 +165,7 @@ fn scan_with<T>(
         records,
         spans,
         has_header: true,
+        columns,
         torn: None,
     })
 }
@@ -180,39 +192,31 @@ fn corrupt(path: &Path, line: u64, message: String) -> ResultsError {
     }
 }
 
-fn check_width(rec: &ByteRecord) -> Result<(), String> {
-    if rec.len() != COLUMNS.len() {
-        return Err(format!(
-            "expected {} fields, found {}",
-            COLUMNS.len(),
-            rec.len()
-        ));
-    }
-    Ok(())
-}
-
-/// One line into a record: exactly the 19 columns, each of the right type.
-fn parse_record(rec: &ByteRecord) -> Result<ResultRecord, String> {
-    check_width(rec)?;
-    rec.deserialize::<ResultRecord>(None)
-        .map_err(|e| e.to_string())
+/// One line into a record, by the header's column names.
+fn parse_record(header: &ByteRecord, rec: &ByteRecord) -> Result<ResultRecord, String> {
+    parse_line(header, rec)
 }
 
 /// One line into its [`Key`] (`row` and `status` checked, the rest only counted).
-fn parse_key(rec: &ByteRecord) -> Result<Key, String> {
-    check_width(rec)?;
+fn parse_key(header: &ByteRecord, rec: &ByteRecord) -> Result<Key, String> {
+    if rec.len() != header.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            header.len(),
+            rec.len()
+        ));
+    }
     let field = |i: usize| std::str::from_utf8(rec.get(i).unwrap_or_default()).ok();
     let row = field(0)
         .and_then(|r| r.parse().ok())
         .ok_or("row is not a number")?;
-    let status = match field(9) {
-        Some("created") => Status::Created,
-        Some("failed") => Status::Failed,
-        Some("invalid") => Status::Invalid,
-        Some("skipped") => Status::Skipped,
-        _ => return Err("unknown status".into()),
-    };
-    Ok(Key { row, status })
+    let status = field(9).and_then(Status::parse).ok_or("unknown status")?;
+    let has_id = !rec.get(10).unwrap_or_default().is_empty();
+    Ok(Key {
+        row,
+        status,
+        has_id,
+    })
 }
 
 /// Did the record that ends at EOF end with a line terminator (rather than being
@@ -246,28 +250,30 @@ pub fn read_results(path: &Path) -> Result<Vec<ResultRecord>, ResultsError> {
     Ok(scan(path, &bytes)?.records)
 }
 
-/// How much a line says about its row: a `created` line is never outweighed (the
-/// number exists at Meta and its id is recorded nowhere else), a final line outweighs
-/// a `skipped` one. Among equals the later line wins.
-fn weight(status: Status) -> u8 {
-    match status {
-        Status::Created => 2,
-        Status::Failed | Status::Invalid => 1,
-        Status::Skipped => 0,
-    }
+/// Whether a later line of a row replaces the one that counted so far. Lines
+/// of one row come in the order things happened (a step finished, then the
+/// next; a resumed run carrying on a skipped row), so the later one wins, with
+/// two exceptions that keep what must not be lost: a `skipped` line never
+/// replaces a line that is not, and a line without a `phone_number_id` never
+/// replaces one with it (the number exists at Meta and its id is recorded
+/// nowhere else).
+fn replaces(later: &Key, kept: &Key) -> bool {
+    let loses_outcome = later.status == Status::Skipped && kept.status != Status::Skipped;
+    let loses_id = kept.has_id && !later.has_id;
+    !loses_outcome && !loses_id
 }
 
 /// Indices of the lines that count (see [`latest_per_row`]), ordered by row.
 pub(super) fn counting_lines(keys: impl IntoIterator<Item = Key>) -> Vec<usize> {
-    let mut best: HashMap<u32, (usize, Status)> = HashMap::new();
+    let mut best: HashMap<u32, (usize, Key)> = HashMap::new();
     for (i, key) in keys.into_iter().enumerate() {
         best.entry(key.row)
             .and_modify(|kept| {
-                if weight(key.status) >= weight(kept.1) {
-                    *kept = (i, key.status);
+                if replaces(&key, &kept.1) {
+                    *kept = (i, key);
                 }
             })
-            .or_insert((i, key.status));
+            .or_insert((i, key));
     }
     let mut out: Vec<(u32, usize)> = best.into_iter().map(|(row, (i, _))| (row, i)).collect();
     out.sort_unstable();
@@ -280,6 +286,7 @@ pub fn latest_per_row(lines: &[ResultRecord]) -> Vec<ResultRecord> {
     let keys = lines.iter().map(|r| Key {
         row: r.row,
         status: r.status,
+        has_id: !r.phone_number_id.is_empty(),
     });
     counting_lines(keys)
         .into_iter()
@@ -328,6 +335,12 @@ pub(super) mod tests {
             http_status: String::new(),
             attempts: 1,
             finished_at: "2026-11-25T15:55:34Z".into(),
+            step: Some(crate::schema::Step::Create),
+            register_calls: String::new(),
+            code_method: String::new(),
+            language: String::new(),
+            pin_env: String::new(),
+            data_localization_region: String::new(),
         }
     }
 
@@ -445,10 +458,10 @@ pub(super) mod tests {
                 "bad attempts with a newline",
                 next.replace(",1,2026", ",x,2026"),
             ),
-            // 19 fields that parse, but the newline is inside an unclosed quote.
+            // Every field parses, but the newline is inside an unclosed quote.
             (
                 "last field quoted and cut after a newline",
-                next.replace(",2026-11-25T15:55:34Z\n", ",\"2026-11-25T15:55:34Z\n"),
+                format!("{}\"\n", next.strip_suffix('\n').unwrap()),
             ),
         ];
         for (name, tail) in tails {

@@ -3,7 +3,7 @@
 
 use crate::graph::Failure;
 use crate::manifest::RawValue;
-use crate::schema::{ResultRecord, Status};
+use crate::schema::{ResultRecord, Status, Step};
 use crate::validate::{InvalidRow, RowId, ValidRow};
 use chrono::{SecondsFormat, Utc};
 
@@ -45,6 +45,12 @@ impl ResultRecord {
             http_status: String::new(),
             attempts,
             finished_at: now(),
+            step: None,
+            register_calls: String::new(),
+            code_method: String::new(),
+            language: String::new(),
+            pin_env: String::new(),
+            data_localization_region: String::new(),
         }
     }
 
@@ -63,6 +69,7 @@ impl ResultRecord {
                 .as_ref()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default(),
+            step: Some(Step::Create),
             ..Self::bare(&row.id, status, attempts)
         }
     }

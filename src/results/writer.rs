@@ -10,7 +10,7 @@ use super::error::{ResultsError, io_at};
 use super::lock::RunLock;
 use super::reader::{Scan, counting_lines, header_line, scan, scan_keys};
 use super::{backup_path, journal_path};
-use crate::schema::ResultRecord;
+use crate::schema::{COLUMNS, ResultRecord};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -120,8 +120,15 @@ impl ResultsFile {
             records,
             has_header,
             torn,
+            columns,
             ..
         } = scan(path, &bytes)?;
+        if has_header && columns < COLUMNS.len() {
+            // A first-version file: rewritten once in the current columns, so the
+            // lines this run appends match its header.
+            upgrade(path, &records)?;
+            return Self::resume(path, lock);
+        }
         let file = OpenOptions::new()
             .append(true)
             .open(path)
@@ -252,6 +259,28 @@ impl ResultsFile {
         }
         written
     }
+}
+
+/// Rewrite a first-version results file in the current columns (temp file,
+/// rename). Its torn last line, if any, is dropped with it, as resume would.
+fn upgrade(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
+    let mut lines = Vec::with_capacity(records.len());
+    for rec in records {
+        let mut line = Vec::new();
+        serialize_line(&mut line, rec).map_err(io_at(path))?;
+        lines.push(line);
+    }
+    let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+    let tmp = super::sidecar(path, ".tmp");
+    let written = write_whole(&tmp, &lines).and_then(|()| {
+        fs::rename(&tmp, path).map_err(io_at(path))?;
+        sync_dir(path)
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    tracing::info!(path = %path.display(), "rewrote a first-version results file in the current columns");
+    written
 }
 
 /// Serialize one record as one complete line (ending in `\n`) into `buf`.

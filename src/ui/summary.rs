@@ -16,6 +16,9 @@ use crate::text::duration;
 pub struct StatusCounts {
     pub rows: usize,
     pub created: usize,
+    pub code_requested: usize,
+    pub verified: usize,
+    pub registered: usize,
     pub failed: usize,
     pub invalid: usize,
     pub skipped: usize,
@@ -30,6 +33,9 @@ impl StatusCounts {
         for l in lines {
             match l.status {
                 Status::Created => c.created += 1,
+                Status::CodeRequested => c.code_requested += 1,
+                Status::Verified => c.verified += 1,
+                Status::Registered => c.registered += 1,
                 Status::Failed => c.failed += 1,
                 Status::Invalid => c.invalid += 1,
                 Status::Skipped => c.skipped += 1,

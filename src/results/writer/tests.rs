@@ -435,3 +435,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn resume_upgrades_a_first_version_file_then_appends_in_the_current_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    let v1_header = COLUMNS[..crate::schema::V1_COLUMNS].join(",");
+    let v1_line = "1,m.csv:2,102290129340398,1,5550100001,false,,Acme,,created,901,,,,,,,1,2026-11-25T15:55:34Z";
+    fs::write(&path, format!("{v1_header}\n{v1_line}\n2,m.csv:3,1022")).unwrap();
+    let (mut f, existing) = ResultsFile::open(&path, OpenMode::Resume).unwrap();
+    assert_eq!(existing.len(), 1);
+    assert_eq!(existing[0].phone_number_id, "901");
+    assert_eq!(existing[0].step(), crate::schema::Step::Create);
+    f.write(&rec(2, Status::Failed, "x")).unwrap();
+    drop(f);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with(&header()), "{text}");
+    let lines = read_results(&path).unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0].phone_number_id, "901");
+    assert_eq!((lines[1].row, lines[1].status), (2, Status::Failed));
+}
