@@ -85,8 +85,9 @@ pub fn build_plan<'a>(
     limits: &Limits,
     default_token_env: &str,
 ) -> Plan {
+    // The same reading a run does: set, not blank, UTF-8.
     build_plan_with(rows, already_created, limits, default_token_env, |name| {
-        std::env::var_os(name).is_some_and(|v| !v.is_empty())
+        crate::secret::Token::from_env(name).is_ok()
     })
 }
 
@@ -117,10 +118,7 @@ fn build_plan_with<'a>(
             continue;
         }
         w.to_send += 1;
-        let env = row
-            .token_env
-            .as_ref()
-            .map_or(default_token_env, |e| e.as_str());
+        let env = row.token_var(default_token_env);
         match w.tokens.iter_mut().find(|t| t.env == env) {
             Some(t) => t.rows += 1,
             None => w.tokens.push(TokenUse {

@@ -1,26 +1,25 @@
-//! `run` and `retry` (SPEC sections 2–4): validate, open the results file, work
-//! out what is left to do, send it, summarise, and pick the exit code.
+//! `run` and `retry` (SPEC sections 2–4): validate, open the results session,
+//! work out what is left to do, send it, close the record, summarise.
 //!
 //! `retry RESULTS --results NEW` is `run` on a results file: rows `created`
 //! there are copied into NEW unchanged, the others are sent again with their
 //! original `row` and `source`, so NEW is again a complete record.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::exit::{Outcome, Refused};
 use crate::graph::{ApiVersion, ClientConfig, Credentials, GraphClient};
 use crate::limits::Limits;
-use crate::results::{self, Journal, OpenMode, ResultsFile};
-use crate::runner::resume::{Entry, plan_entries};
+use crate::results::{self, Closed, OpenMode, Session};
+use crate::runner::resume::{self, Start};
 use crate::runner::tokens::TokenTable;
-use crate::runner::{FileRecorder, Runner};
+use crate::runner::{RunReport, Runner};
 use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
 use crate::schema::{ResultRecord, Status};
 use crate::secret::{AppSecret, Token};
-use crate::send::Job;
 use crate::ui::diagnostics::print_validation;
 use crate::ui::print_error;
 use crate::ui::summary::{StatusCounts, Summary};
@@ -36,6 +35,14 @@ pub enum Input {
     Manifest(PathBuf),
     /// `retry RESULTS`: a results file, whose `created` rows are copied.
     Retry(PathBuf),
+}
+
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Manifest(p) | Input::Retry(p) => p,
+        }
+    }
 }
 
 /// Where a run sends.
@@ -65,166 +72,232 @@ pub struct Config {
 }
 
 pub async fn command(config: Config) -> Result<Outcome, Refused> {
-    let send = &config;
-    let limits = config.limits.clone();
-    let (manifest, retry) = match &config.input {
-        Input::Manifest(p) => (p.as_path(), false),
-        Input::Retry(p) => (p.as_path(), true),
-    };
-
-    // 1. Validate everything before anything is sent.
-    let validation = load_and_validate(manifest, &config.options)?;
-    print_validation(&validation, manifest);
-    if validation.has_file_errors() || (!validation.is_valid() && !send.skip_invalid) {
-        eprintln!(
-            "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
-        );
+    if config.dry_run {
+        return super::plan::command(&dry_run_plan(&config));
+    }
+    let Some(work) = Work::read(&config)? else {
         return Ok(Outcome::Refused);
-    }
-    let prior = if retry {
-        Some(results::latest_per_row(&results::read_results(manifest)?))
-    } else {
-        None
     };
-    let Work {
-        valid,
-        invalid,
-        copied,
-    } = split(validation, prior);
+    let Some(tokens) = load_tokens(&work.valid, &config)? else {
+        return Ok(Outcome::Refused);
+    };
+    let (mut session, past) = Session::open(&config.results, config.mode)?;
+    if let Some(rep) = &past.repaired {
+        eprintln!(
+            "waba-provision: repaired {}: cut a torn last line at line {} ({} bytes) left by an interrupted run",
+            config.results.display(),
+            rep.line,
+            rep.bytes_removed
+        );
+    }
+    let mut kept = work.write_other_lines(&mut session, &past)?;
+    let Start { jobs, kept: k } = resume::start(work.valid, tokens.ids, &past)?;
+    kept += k;
+    let target = Target::start(&config).await?;
+    let report = send(jobs, &target, tokens.table, &config, &mut session).await?;
+    let closed = session.close(report.skipped == 0 && report.aborted.is_none());
+    target.stop().await;
+    Ok(conclude(&config, &report, closed, kept))
+}
 
-    if send.dry_run {
-        let plan = crate::plan::build_plan(&valid, &HashSet::new(), &limits, &send.token_env);
-        println!("{plan}");
-        return Ok(Outcome::Done);
+/// `--dry-run` is `plan`, with `--resume` honoured.
+fn dry_run_plan(config: &Config) -> super::plan::Config {
+    super::plan::Config {
+        manifest: config.input.path().to_path_buf(),
+        resume: (config.mode == OpenMode::Resume && config.results.exists())
+            .then(|| config.results.clone()),
+        options: config.options,
+        token_env: config.token_env.clone(),
+        limits: config.limits.clone(),
+    }
+}
+
+/// The manifest's rows, sorted into what is sent, what is recorded invalid,
+/// and (for `retry`) what is copied as already created.
+struct Work {
+    valid: Vec<ValidRow>,
+    invalid: Vec<ResultRecord>,
+    copied: Vec<ResultRecord>,
+}
+
+impl Work {
+    /// Validate everything before anything is sent; `None` when the manifest
+    /// is refused (its problems are printed).
+    fn read(config: &Config) -> Result<Option<Work>, Refused> {
+        let path = config.input.path();
+        let validation = load_and_validate(path, &config.options)?;
+        print_validation(&validation, path);
+        if validation.has_file_errors() || (!validation.is_valid() && !config.skip_invalid) {
+            eprintln!(
+                "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
+            );
+            return Ok(None);
+        }
+        let prior = match &config.input {
+            Input::Retry(p) => results::latest_per_row(&results::read_results(p)?),
+            Input::Manifest(_) => Vec::new(),
+        };
+        Ok(Some(Work::split(validation, prior)))
     }
 
-    // 2. Tokens, read once; the sandbox demo fills in a token where none is set.
-    let sandboxed = matches!(send.endpoint, Endpoint::Sandbox);
+    fn split(v: Validation, prior: Vec<ResultRecord>) -> Work {
+        let created: HashMap<u32, ResultRecord> = prior
+            .into_iter()
+            .filter(|r| r.status == Status::Created)
+            .map(|r| (r.row, r))
+            .collect();
+        let mut w = Work {
+            valid: vec![],
+            invalid: vec![],
+            copied: vec![],
+        };
+        for row in v.rows {
+            let id = match &row {
+                CheckedRow::Valid(r) => &r.id,
+                CheckedRow::Invalid(r) => &r.id,
+            };
+            if let Some(rec) = created.get(&id.row) {
+                // Created before: copied as it was, never sent again.
+                w.copied.push(rec.clone());
+                continue;
+            }
+            match row {
+                CheckedRow::Valid(r) => w.valid.push(r),
+                CheckedRow::Invalid(r) => w.invalid.push(ResultRecord::invalid(&r)),
+            }
+        }
+        w
+    }
+
+    /// The lines that are not the run loop's (invalid rows, rows `retry`
+    /// copies), unless the file has them already; returns how many it had.
+    fn write_other_lines(
+        &self,
+        session: &mut Session,
+        past: &results::Past,
+    ) -> Result<usize, Refused> {
+        let mut kept = 0;
+        for rec in self.invalid.iter().chain(&self.copied) {
+            if past.finals.contains_key(&rec.row) {
+                kept += 1;
+            } else {
+                session.write(rec)?;
+            }
+        }
+        Ok(kept)
+    }
+}
+
+/// The run's tokens (read once, up front) and which one each valid row uses.
+struct Tokens {
+    table: Vec<(String, Credentials)>,
+    ids: Vec<crate::send::TokenId>,
+}
+
+/// Every token variable the rows need, and the app secret; `None` when one
+/// is missing (each missing variable is printed). The sandbox demo fills in
+/// a token where none is set.
+fn load_tokens(rows: &[ValidRow], config: &Config) -> Result<Option<Tokens>, Refused> {
     let demo = |_: &str| Token::new(DEMO_TOKEN);
-    let fallback: Option<&dyn Fn(&str) -> Token> = if sandboxed { Some(&demo) } else { None };
-    let (table, token_ids) = match TokenTable::load(valid.iter(), &send.token_env, fallback) {
+    let fallback: Option<&dyn Fn(&str) -> Token> = match config.endpoint {
+        Endpoint::Sandbox => Some(&demo),
+        Endpoint::Graph(_) => None,
+    };
+    let (table, ids) = match TokenTable::load(rows.iter(), &config.token_env, fallback) {
         Ok(t) => t,
         Err(errors) => {
             for e in &errors {
                 print_error(e);
             }
-            return Ok(Outcome::Refused);
+            return Ok(None);
         }
     };
-    let app_secret = match &send.app_secret_env {
+    let app_secret = match &config.app_secret_env {
         Some(var) => Some(
             AppSecret::from_env(var).map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
         ),
         None => None,
     };
-
-    // 3. The results file: locked, never overwritten silently.
-    let resume = send.mode == OpenMode::Resume;
-    let (results_file, existing) = ResultsFile::open(&send.results, send.mode)?;
-    if let Some(rep) = results_file.repaired() {
-        eprintln!(
-            "waba-provision: repaired {}: cut a torn last line at line {} ({} bytes) left by an interrupted run",
-            send.results.display(),
-            rep.line,
-            rep.bytes_removed
-        );
-    }
-    let finals = results::final_rows(&existing);
-    let journal_sent = if resume {
-        Journal::read_sent(&send.results)?
-    } else {
-        HashSet::new()
-    };
-    let entries = plan_entries(&valid, &finals, &journal_sent)?;
-    let journal = Journal::open(&send.results)?;
-    let mut recorder = FileRecorder::new(results_file, journal);
-
-    // Lines that are not the run loop's: invalid rows and rows `retry` copies.
-    let mut kept = 0;
-    for rec in invalid.iter().chain(copied.iter()) {
-        if finals.contains_key(&rec.row) {
-            kept += 1;
-            continue;
-        }
-        recorder.write(rec)?;
-    }
-
-    let mut jobs = Vec::new();
-    for ((row, entry), token) in valid.into_iter().zip(entries).zip(token_ids) {
-        let row = Arc::new(row);
-        match entry {
-            Entry::Kept => kept += 1,
-            Entry::Send => jobs.push(Job::new(row, token)),
-            Entry::InDoubt => jobs.push(Job::resumed(row, token)),
-        }
-    }
-
-    // 4. Where to send: Meta, or the in-process sandbox.
-    let (graph_url, sandbox) = match &send.endpoint {
-        Endpoint::Sandbox => {
-            let s = Sandbox::start(demo_sandbox())
-                .await
-                .map_err(|e| Refused::msg(format!("cannot start the sandbox: {e}")))?;
-            eprintln!(
-                "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
-                s.url()
-            );
-            (s.url(), Some(s))
-        }
-        Endpoint::Graph(url) => (url.clone(), None),
-    };
-    let client = GraphClient::new(ClientConfig {
-        graph_url,
-        api_version: send.api_version.clone(),
-        timeout: limits.timeout,
-        max_connections: limits.concurrency,
-    })?;
-    let creds: Vec<Credentials> = table
-        .tokens
+    let table = table
+        .names
         .into_iter()
-        .map(|t| Credentials::new(t, app_secret.as_ref()))
+        .zip(table.tokens)
+        .map(|(name, token)| (name, Credentials::new(token, app_secret.as_ref())))
         .collect();
+    Ok(Some(Tokens { table, ids }))
+}
 
-    // 5. Send.
+/// Where the run sends: Meta (or a sandbox elsewhere), or the in-process sandbox.
+struct Target {
+    client: GraphClient,
+    sandbox: Option<Sandbox>,
+}
+
+impl Target {
+    async fn start(config: &Config) -> Result<Target, Refused> {
+        let (graph_url, sandbox) = match &config.endpoint {
+            Endpoint::Sandbox => {
+                let s = Sandbox::start(demo_sandbox())
+                    .await
+                    .map_err(|e| Refused::msg(format!("cannot start the sandbox: {e}")))?;
+                eprintln!(
+                    "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
+                    s.url()
+                );
+                (s.url(), Some(s))
+            }
+            Endpoint::Graph(url) => (url.clone(), None),
+        };
+        let client = GraphClient::new(ClientConfig {
+            graph_url,
+            api_version: config.api_version.clone(),
+            timeout: config.limits.timeout,
+            max_connections: config.limits.concurrency,
+        })?;
+        Ok(Target { client, sandbox })
+    }
+
+    async fn stop(self) {
+        if let Some(s) = self.sandbox {
+            s.shutdown().await;
+        }
+    }
+}
+
+/// Run the jobs to their ends, recording each row in the session; Ctrl-C
+/// stops dispatching.
+async fn send(
+    jobs: Vec<crate::send::Job>,
+    target: &Target,
+    tokens: Vec<(String, Credentials)>,
+    config: &Config,
+    session: &mut Session,
+) -> Result<RunReport, Refused> {
+    let (names, creds): (Vec<String>, Vec<Credentials>) = tokens.into_iter().unzip();
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
     let mut progress = crate::ui::progress::for_stderr(jobs.len());
-    let report = {
-        let runner = Runner::new(
-            Arc::new(client),
-            creds,
-            table.names,
-            limits,
-            &mut recorder,
-            progress.as_mut(),
-        );
-        runner.run(jobs, interrupt_rx).await
-    };
+    let runner = Runner::new(
+        Arc::new(target.client.clone()),
+        creds,
+        names,
+        config.limits.clone(),
+        session,
+        progress.as_mut(),
+    );
+    Ok(runner.run(jobs, interrupt_rx).await)
+}
 
-    // 6. Close the record: one line per row, the journal only while rows remain.
-    let FileRecorder {
-        results: results_file,
-        journal,
-        ..
-    } = recorder;
-    drop(journal);
-    let results_path: PathBuf = results_file.path().to_path_buf();
-    let compacted = results_file.compact();
-    if let Err(e) = &compacted {
+/// The summary (text, and JSON with `--summary-json`) and the outcome, both
+/// from the file as it was read back.
+fn conclude(config: &Config, report: &RunReport, closed: Closed, kept: usize) -> Outcome {
+    if let Err(e) = &closed.compaction {
         print_error(e);
     }
-    if report.skipped == 0 && report.aborted.is_none() && compacted.is_ok() {
-        let _ = Journal::remove(&results_path);
-    }
-    if let Some(s) = sandbox {
-        s.shutdown().await;
-    }
-
-    // The file is the system of record: the exit code and counts come from it.
-    let counts = match results::read_results(&results_path) {
-        Ok(lines) => StatusCounts::of(&results::latest_per_row(&lines)),
+    let counts = match &closed.lines {
+        Ok(lines) => StatusCounts::of(lines),
         Err(e) => {
-            print_error(&format!("cannot read back {}: {e}", results_path.display()));
+            print_error(&format!("cannot read back {}: {e}", closed.path.display()));
             StatusCounts::default()
         }
     };
@@ -236,9 +309,9 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
         } else {
             Outcome::Incomplete
         };
-    let summary = Summary::new(&report, &results_path, counts, kept, outcome.code());
+    let summary = Summary::new(report, &closed.path, counts, kept, outcome.code());
     eprintln!("{}", summary.to_text());
-    if let Some(path) = &send.summary_json {
+    if let Some(path) = &config.summary_json {
         match serde_json::to_vec_pretty(&summary) {
             Ok(json) => {
                 if let Err(e) = std::fs::write(path, json) {
@@ -248,45 +321,7 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
             Err(e) => print_error(&format!("cannot encode the summary: {e}")),
         }
     }
-    Ok(outcome)
-}
-
-/// The manifest's rows, sorted into what is sent, what is recorded invalid,
-/// and (for `retry`) what is copied as already created.
-struct Work {
-    valid: Vec<ValidRow>,
-    invalid: Vec<ResultRecord>,
-    copied: Vec<ResultRecord>,
-}
-
-fn split(v: Validation, prior: Option<Vec<ResultRecord>>) -> Work {
-    let created: HashMap<u32, ResultRecord> = prior
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.status == Status::Created)
-        .map(|r| (r.row, r))
-        .collect();
-    let mut w = Work {
-        valid: vec![],
-        invalid: vec![],
-        copied: vec![],
-    };
-    for row in v.rows {
-        let id = match &row {
-            CheckedRow::Valid(r) => &r.id,
-            CheckedRow::Invalid(r) => &r.id,
-        };
-        if let Some(rec) = created.get(&id.row) {
-            // Created before: copied as it was, never sent again.
-            w.copied.push(rec.clone());
-            continue;
-        }
-        match row {
-            CheckedRow::Valid(r) => w.valid.push(r),
-            CheckedRow::Invalid(r) => w.invalid.push(ResultRecord::invalid(&r)),
-        }
-    }
-    w
+    outcome
 }
 
 /// The sandbox of `run --sandbox`: a rehearsal, so it behaves like a mildly

@@ -38,6 +38,16 @@ pub struct Reply<T> {
     pub hints: Hints,
 }
 
+impl<T> Reply<T> {
+    /// The same answer with its success turned into another value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        Reply {
+            result: self.result.map(f),
+            hints: self.hints,
+        }
+    }
+}
+
 /// One number from `GET /{waba_id}/phone_numbers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedNumber {

@@ -28,11 +28,14 @@ mod journal;
 mod lock;
 mod reader;
 mod record;
+mod session;
 mod writer;
 
 pub use error::ResultsError;
 pub use journal::Journal;
 pub use reader::{final_rows, latest_per_row, read_results};
+pub use record::RowResult;
+pub use session::{Closed, Past, Session};
 pub use writer::{OpenMode, Repair, ResultsFile};
 
 use std::ffi::OsString;

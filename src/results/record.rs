@@ -1,11 +1,82 @@
-//! Building results lines: one constructor per status, so the runner never fills the
-//! 19 columns by hand and each status always fills the same columns.
+//! Building results lines: how a row ended ([`RowResult`]) becomes its line
+//! through one constructor per status, so nothing fills the columns by hand
+//! and each status always fills the same columns.
 
 use crate::graph::Failure;
 use crate::manifest::RawValue;
 use crate::schema::{ResultRecord, Status, Step};
 use crate::validate::{InvalidRow, RowId, ValidRow};
 use chrono::{SecondsFormat, Utc};
+
+/// How a row ends up in a run, beyond its manifest fields: what its results
+/// line says. Built by `send` (the rules), written here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowResult {
+    pub status: Status,
+    /// The step the status and the error are about.
+    pub step: Step,
+    pub phone_number_id: Option<String>,
+    /// The last error: why a row `failed`, or what a `skipped` row last met.
+    pub failure: Option<Failure>,
+    /// More words for `error_message` (why reconciled, gave up, not sent...).
+    pub note: Option<String>,
+    /// Found on the WABA's phone number list (after a lost answer or an
+    /// "already exists") rather than created by an answer we saw.
+    pub reconciled: bool,
+    /// The row was never sent in this run (its token was refused or its WABA
+    /// stopped before its turn): the error is another row's, so its HTTP
+    /// status and trace id are not copied.
+    pub sent: bool,
+}
+
+impl RowResult {
+    /// The number exists with this id.
+    pub fn created(phone_number_id: String) -> Self {
+        RowResult {
+            status: Status::Created,
+            step: Step::Create,
+            phone_number_id: Some(phone_number_id),
+            failure: None,
+            note: None,
+            reconciled: false,
+            sent: true,
+        }
+    }
+
+    /// Refused for good, or out of attempts.
+    pub fn failed(step: Step, failure: Failure, note: Option<String>) -> Self {
+        RowResult {
+            status: Status::Failed,
+            step,
+            phone_number_id: None,
+            failure: Some(failure),
+            note,
+            reconciled: false,
+            sent: true,
+        }
+    }
+
+    /// Failed without being sent, because of `failure` met by another row.
+    pub fn not_sent(step: Step, failure: Failure, reason: String) -> Self {
+        RowResult {
+            sent: false,
+            ..RowResult::failed(step, failure, Some(reason))
+        }
+    }
+
+    /// Not attempted (any more): interrupted or aborted.
+    pub fn skipped(step: Step, reason: String, last: Option<Failure>) -> Self {
+        RowResult {
+            status: Status::Skipped,
+            step,
+            phone_number_id: None,
+            failure: last,
+            note: Some(reason),
+            reconciled: false,
+            sent: true,
+        }
+    }
+}
 
 /// Now, as `finished_at` wants it: RFC 3339, UTC, whole seconds.
 fn now() -> String {
@@ -72,6 +143,46 @@ impl ResultRecord {
             step: Some(Step::Create),
             ..Self::bare(&row.id, status, attempts)
         }
+    }
+
+    /// The line of `row` after `attempts` calls that ended in `result`.
+    pub fn of(row: &ValidRow, attempts: u32, result: &RowResult) -> Self {
+        let note = result.note.as_deref();
+        let mut rec = match (result.status, &result.failure) {
+            (Status::Skipped, last) => {
+                let mut rec = Self::skipped_after(row, note.unwrap_or(""), attempts);
+                if let Some(f) = last {
+                    rec.error_message = join_note(
+                        rec.error_message,
+                        Some(&format!("last error: {}", f.summary())),
+                    );
+                }
+                rec
+            }
+            (Status::Failed, Some(failure)) => {
+                let mut rec = Self::failed(row, failure, attempts, note);
+                if !result.sent {
+                    rec.http_status.clear();
+                    rec.fbtrace_id.clear();
+                    rec.error_message = format!("not sent: {}", note.unwrap_or(""));
+                }
+                rec
+            }
+            (status, _) => {
+                let id = result.phone_number_id.as_deref().unwrap_or("");
+                ResultRecord {
+                    status,
+                    ..Self::created(row, id, attempts, note)
+                }
+            }
+        };
+        if rec.phone_number_id.is_empty()
+            && let Some(id) = &result.phone_number_id
+        {
+            rec.phone_number_id = id.clone();
+        }
+        rec.step = Some(result.step);
+        rec
     }
 
     /// The API returned (or the listing found) `phone_number_id`. `note` goes to

@@ -1,6 +1,8 @@
-//! The run loop (SPEC sections 4 and 6): takes the jobs, asks the scheduler what
-//! may go, sends it, hands each answer to [`crate::send::decide`], and records
-//! each row exactly once as it reaches a final status.
+//! The run loop (SPEC sections 4 and 6): it schedules, performs and records,
+//! and decides nothing. It asks the scheduler what may go, journals and sends
+//! it, hands each answer to the [`Policy`] (the one place that decides what an
+//! answer means), applies the verdict's effects to the schedule, and records
+//! each row exactly once as it ends.
 //!
 //! Files and terminals stay outside: rows are reported to a [`Recorder`] (the
 //! results file and journal in production, a vector in tests) and progress to a
@@ -13,38 +15,19 @@ pub mod resume;
 mod tests;
 pub mod tokens;
 
-pub use recorder::FileRecorder;
 pub use report::{ErrorCount, RunReport};
 
-use rand::{SeedableRng, rngs::SmallRng};
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::graph::{ErrorClass, Failure, Reply, classify};
+use crate::graph::Reply;
 use crate::limits::Limits;
+use crate::results::RowResult;
 use crate::schedule::{Dispatch, Scheduler};
-use crate::send::decide::Policy;
-use crate::send::{Api, Decision, Job, Step, StepOk, StepReply, TokenId, decide};
+use crate::send::{Answer, Api, Effects, Fate, Job, Policy, Rules, Verdict, perform};
 use crate::validate::{ValidRow, WabaId};
-
-/// How a row ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowOutcome {
-    Created {
-        id: String,
-        note: Option<String>,
-    },
-    Failed {
-        failure: Failure,
-        note: Option<String>,
-    },
-    Skipped {
-        reason: String,
-    },
-}
 
 /// Where rows go as they finish, and where a send is announced before it goes
 /// out (the in-flight journal that lets `--resume` know what may have reached Meta).
@@ -56,7 +39,7 @@ pub trait Recorder {
         &mut self,
         row: &ValidRow,
         attempts: u32,
-        outcome: &RowOutcome,
+        result: &RowResult,
     ) -> std::io::Result<()>;
 }
 
@@ -94,48 +77,6 @@ impl ProgressSink for NoProgress {
     fn finish(&mut self, _: &Snapshot) {}
 }
 
-/// The same permanent error on this many rows of a WABA, before any success
-/// there, stops that WABA instead of burning through all its rows.
-const WABA_STOP_STREAK: u32 = 3;
-
-/// Error codes that speak about the WABA or the app, not the row: the ones a
-/// streak may stop a WABA for (100 is about the row's parameters: not here).
-fn is_waba_level(code: i64) -> bool {
-    matches!(code, 3 | 10 | 33 | 200..=299 | 368 | 803 | 200000)
-}
-
-#[derive(Default)]
-struct WabaHealth {
-    created: bool,
-    streak: u32,
-    last_code: Option<i64>,
-}
-
-/// Rows that must not be sent (any more) and why: their token was refused, or
-/// their WABA was stopped. Checked when queued rows are drained and when a row
-/// that was in flight at the time would go back in the queue.
-#[derive(Default)]
-struct Blocks {
-    tokens: HashMap<TokenId, (Failure, String)>,
-    wabas: HashMap<WabaId, (Failure, String)>,
-}
-
-impl Blocks {
-    fn reason(&self, job: &Job) -> Option<&(Failure, String)> {
-        self.tokens
-            .get(&job.token)
-            .or_else(|| self.wabas.get(&job.row.waba_id))
-    }
-
-    /// How a blocked row ends: failed with the blocking error, not sent.
-    fn outcome(&self, job: &Job) -> Option<RowOutcome> {
-        self.reason(job).map(|(failure, note)| RowOutcome::Failed {
-            failure: failure.clone(),
-            note: Some(note.clone()),
-        })
-    }
-}
-
 pub struct Runner<'a, A: Api, R: Recorder> {
     api: Arc<A>,
     creds: Arc<Vec<A::Creds>>,
@@ -170,8 +111,8 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         }
     }
 
-    /// Run every job to a final status. `interrupt` turning true stops
-    /// dispatching: requests in flight finish, queued rows are skipped.
+    /// Run every job to its end. `interrupt` turning true stops dispatching:
+    /// requests in flight finish, queued rows are skipped.
     pub async fn run(self, jobs: Vec<Job>, mut interrupt: watch::Receiver<bool>) -> RunReport {
         let Runner {
             api,
@@ -185,24 +126,25 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         } = self;
         let start = Instant::now();
         let mut report = RunReport::new(jobs.len());
+        let tokens_used = jobs.iter().map(|j| j.token).collect();
         let mut state = Loop {
             sched: Scheduler::new(&limits),
+            policy: Policy::new(
+                Rules::new(limits.max_attempts),
+                token_names,
+                tokens_used,
+                seed,
+            ),
             sink: Sink {
                 recorder,
                 report: &mut report,
             },
-            policy: Policy::new(limits.max_attempts),
-            rng: SmallRng::seed_from_u64(seed),
-            health: HashMap::new(),
-            blocks: Blocks::default(),
-            tokens_used: jobs.iter().map(|j| j.token).collect(),
-            token_names,
             stopping: None,
         };
         for job in jobs {
             state.sched.push(&job.row.waba_id.clone(), job, None);
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, StepReply)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<Answer>)>();
         let mut next_progress = start;
 
         loop {
@@ -248,20 +190,16 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
 /// The run loop's state between two wake-ups.
 struct Loop<'r, R: Recorder> {
     sched: Scheduler<Job>,
-    sink: Sink<'r, R>,
     policy: Policy,
-    rng: SmallRng,
-    health: HashMap<WabaId, WabaHealth>,
-    blocks: Blocks,
-    tokens_used: BTreeSet<TokenId>,
-    token_names: Vec<String>,
+    sink: Sink<'r, R>,
     /// Set on Ctrl-C or when the journal cannot be written: nothing more is sent.
     stopping: Option<String>,
 }
 
 impl<R: Recorder> Loop<'_, R> {
-    /// Send all that may go now, journalling its creates in one write before
-    /// any of them leaves. Returns when to look again (`None`: on an answer).
+    /// Send all that may go now, journalling its state-changing calls in one
+    /// write before any of them leaves. Returns when to look again (`None`: on
+    /// an answer).
     fn dispatch(&mut self, mut send: impl FnMut(Job)) -> Option<Instant> {
         let mut batch: Vec<Job> = Vec::new();
         let wake = loop {
@@ -270,9 +208,7 @@ impl<R: Recorder> Loop<'_, R> {
             }
             match self.sched.next(Instant::now()) {
                 Dispatch::Go(mut job) => {
-                    if job.step == Step::Create {
-                        job.attempts += 1;
-                    }
+                    job.dispatched();
                     batch.push(job);
                 }
                 Dispatch::WaitUntil(at) => break Some(at),
@@ -281,7 +217,7 @@ impl<R: Recorder> Loop<'_, R> {
         };
         let sends: Vec<(&ValidRow, u32)> = batch
             .iter()
-            .filter(|j| j.step == Step::Create)
+            .filter(|j| j.call.changes_state())
             .map(|j| (&*j.row, j.attempts))
             .collect();
         let journaled = if sends.is_empty() {
@@ -301,9 +237,7 @@ impl<R: Recorder> Loop<'_, R> {
                 // Without the journal a crash could send twice: send nothing more.
                 self.stopping = Some(format!("not attempted: cannot write the journal: {e}"));
                 for mut job in batch {
-                    if job.step == Step::Create {
-                        job.attempts -= 1;
-                    }
+                    job.undispatched();
                     let waba = job.row.waba_id.clone();
                     self.sched.push(&waba, job, None);
                     self.sched.finished(&waba, false);
@@ -312,190 +246,82 @@ impl<R: Recorder> Loop<'_, R> {
         }
         if let Some(reason) = &self.stopping {
             for job in self.sched.drain_where(|_, _| true) {
-                self.sink.finish(
-                    &job,
-                    RowOutcome::Skipped {
-                        reason: reason.clone(),
-                    },
-                );
+                let result =
+                    RowResult::skipped(job.step(), reason.clone(), job.last_failure.clone());
+                self.sink.finish(&job, result);
             }
         }
         wake
     }
 
-    /// One answer: update the limits, decide, and record or re-queue the row.
-    fn on_reply(&mut self, job: Job, reply: StepReply) {
+    /// One answer: the policy's verdict, applied.
+    fn on_reply(&mut self, job: Job, reply: Reply<Answer>) {
         let waba = job.row.waba_id.clone();
-        self.sched.finished(&waba, reply.result.is_ok());
-        apply_hints(&mut self.sched, &waba, &reply);
-        match decide(job, reply, &self.policy, &mut self.rng) {
-            Decision::Created { job, id, note } => {
-                self.health.entry(waba).or_default().created = true;
-                self.sink.finish(&job, RowOutcome::Created { id, note });
-            }
-            Decision::Failed { job, failure, note } => {
-                let stop = track_streak(&mut self.health, &waba, &failure);
-                self.sink.finish(
-                    &job,
-                    RowOutcome::Failed {
-                        failure: failure.clone(),
-                        note,
-                    },
-                );
-                if let Some(code) = stop {
-                    let note = format!(
-                        "not sent: WABA {waba} stopped after {WABA_STOP_STREAK} rows failed with code {code}"
-                    );
-                    self.blocks.wabas.insert(waba, (failure, note));
-                    self.drain_blocked();
-                }
-            }
-            Decision::TokenDead { job, error } => {
-                let failure = Failure::Graph(error);
-                self.sink.finish(
-                    &job,
-                    RowOutcome::Failed {
-                        failure: failure.clone(),
-                        note: None,
-                    },
-                );
-                let name = self.token_names.get(job.token.0).map_or("", String::as_str);
-                let note = format!("not sent: the token in {name} was refused");
-                self.blocks
-                    .tokens
-                    .entry(job.token)
-                    .or_insert((failure, note));
-                self.drain_blocked();
-                if self
-                    .tokens_used
-                    .iter()
-                    .all(|t| self.blocks.tokens.contains_key(t))
-                {
-                    self.sink.report.aborted = Some("every token was refused (code 190)".into());
-                }
-            }
-            Decision::Requeue { job, delay } => {
+        let Verdict { fate, effects } = self.policy.on_answer(job, reply);
+        self.apply(&waba, &effects);
+        match fate {
+            Fate::Done { job, result } => self.sink.finish(&job, result),
+            Fate::Again { job, delay } => {
                 let at = (delay > Duration::ZERO).then(|| Instant::now() + delay);
                 self.requeue(job, at);
-            }
-            Decision::PauseWaba { job, pause } => {
-                self.sched.pause_waba(&waba, Instant::now() + pause);
-                self.requeue(job, None);
-            }
-            Decision::PauseApp { job, pause } => {
-                self.sched.pause_app(Instant::now() + pause);
-                self.requeue(job, None);
             }
         }
     }
 
-    /// Back in the queue, unless the row is blocked (it fails) or the run is
-    /// stopping (it is skipped).
+    /// The effects of an answer on the schedule.
+    fn apply(&mut self, waba: &WabaId, e: &Effects) {
+        self.sched.finished(waba, e.success);
+        if let Some(pct) = e.waba_usage {
+            self.sched.observe_waba_usage(waba, pct);
+        }
+        if let Some(pct) = e.app_usage {
+            self.sched.observe_app_usage(pct, Duration::from_secs(3600));
+        }
+        if let Some(d) = e.pause_waba {
+            self.sched.pause_waba(waba, Instant::now() + d);
+        }
+        if let Some(d) = e.pause_app {
+            self.sched.pause_app(Instant::now() + d);
+        }
+        if let Some(why) = &e.abort {
+            self.sink.report.aborted.get_or_insert(why.clone());
+        }
+        if e.newly_blocked {
+            let policy = &self.policy;
+            for job in self.sched.drain_where(|_, j| policy.blocked(j).is_some()) {
+                if let Some(result) = self.policy.blocked(&job) {
+                    self.sink.finish(&job, result);
+                }
+            }
+        }
+    }
+
+    /// Back in the queue, unless the run is stopping (then it is skipped).
     fn requeue(&mut self, job: Job, at: Option<Instant>) {
-        if let Some(outcome) = self.blocks.outcome(&job) {
-            self.sink.finish(&job, outcome);
-        } else if let Some(reason) = self.stopping.clone() {
-            self.sink.finish(&job, RowOutcome::Skipped { reason });
+        if let Some(reason) = self.stopping.clone() {
+            let result = RowResult::skipped(job.step(), reason, job.last_failure.clone());
+            self.sink.finish(&job, result);
         } else {
             self.sched.push(&job.row.waba_id.clone(), job, at);
         }
     }
-
-    /// Fail every queued row that is now blocked, without sending it.
-    fn drain_blocked(&mut self) {
-        let blocks = &self.blocks;
-        for job in self.sched.drain_where(|_, j| blocks.reason(j).is_some()) {
-            if let Some(outcome) = self.blocks.outcome(&job) {
-                self.sink.finish(&job, outcome);
-            }
-        }
-    }
 }
 
-/// The recorder plus the counts; a row finishes through here exactly once.
+/// The recorder plus the counts; a row ends through here exactly once.
 struct Sink<'r, R: Recorder> {
     recorder: &'r mut R,
     report: &'r mut RunReport,
 }
 
 impl<R: Recorder> Sink<'_, R> {
-    fn finish(&mut self, job: &Job, outcome: RowOutcome) {
-        self.report.count(&outcome, job.attempts);
-        if let Err(e) = self.recorder.finished(&job.row, job.attempts, &outcome) {
+    fn finish(&mut self, job: &Job, result: RowResult) {
+        self.report.count(&result, job.attempts);
+        if let Err(e) = self.recorder.finished(&job.row, job.attempts, &result) {
             self.report
                 .write_errors
                 .push(format!("row {}: {e}", job.row.id.row));
         }
     }
-}
-
-async fn perform<A: Api>(api: &A, creds: &A::Creds, job: &Job) -> StepReply {
-    match &job.step {
-        Step::Create => {
-            let Reply { result, hints } = api.create(creds, &job.row).await;
-            Reply {
-                result: result.map(StepOk::Created),
-                hints,
-            }
-        }
-        Step::Reconcile { after, .. } => {
-            let Reply { result, hints } = api
-                .list_page(creds, &job.row.waba_id, after.as_deref())
-                .await;
-            Reply {
-                result: result.map(StepOk::Page),
-                hints,
-            }
-        }
-    }
-}
-
-/// Usage headers and regain times act on every answer, success or not: Meta
-/// says how close we are, and we slow down or stop before it throttles.
-fn apply_hints(sched: &mut Scheduler<Job>, waba: &WabaId, reply: &StepReply) {
-    let h = &reply.hints;
-    if let Some(pct) = h.waba_usage_pct {
-        sched.observe_waba_usage(waba, pct);
-    }
-    if let Some(pct) = h.app_usage_pct {
-        sched.observe_app_usage(pct, Duration::from_secs(3600));
-    }
-    if let Some(regain) = h.waba_regain.filter(|d| !d.is_zero()) {
-        sched.pause_waba(waba, Instant::now() + regain);
-    }
-    if let Some(wait) = h.retry_after.filter(|d| !d.is_zero()) {
-        let app_level =
-            matches!(&reply.result, Err(f) if classify(f, h) == ErrorClass::ThrottledApp);
-        if app_level {
-            sched.pause_app(Instant::now() + wait);
-        } else {
-            sched.pause_waba(waba, Instant::now() + wait);
-        }
-    }
-}
-
-/// Count same-code WABA-level failures before any success; returns the code
-/// when the WABA should stop.
-fn track_streak(
-    health: &mut HashMap<WabaId, WabaHealth>,
-    waba: &WabaId,
-    failure: &Failure,
-) -> Option<i64> {
-    let h = health.entry(waba.clone()).or_default();
-    let code = match failure {
-        Failure::Graph(g) if !h.created && g.code.is_some_and(is_waba_level) => g.code,
-        _ => {
-            h.streak = 0;
-            return None;
-        }
-    };
-    if h.last_code == code {
-        h.streak += 1;
-    } else {
-        h.streak = 1;
-        h.last_code = code;
-    }
-    (h.streak >= WABA_STOP_STREAK).then_some(code).flatten()
 }
 
 fn snapshot(report: &RunReport, sched: &Scheduler<Job>, start: Instant, now: Instant) -> Snapshot {

@@ -4,8 +4,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::RowOutcome;
 use crate::graph::Failure;
+use crate::results::RowResult;
+use crate::schema::Status;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorCount {
@@ -59,26 +60,26 @@ impl RunReport {
         }
     }
 
-    pub(super) fn count(&mut self, outcome: &RowOutcome, attempts: u32) {
+    pub(super) fn count(&mut self, result: &RowResult, attempts: u32) {
         if attempts > 1 {
             self.retried_rows += 1;
         }
-        match outcome {
-            RowOutcome::Created { note, .. } => {
-                self.created += 1;
-                if note.is_some() {
-                    self.reconciled += 1;
-                }
-            }
-            RowOutcome::Skipped { .. } => self.skipped += 1,
-            RowOutcome::Failed { failure, .. } => {
+        if result.reconciled {
+            self.reconciled += 1;
+        }
+        match (result.status, &result.failure) {
+            (Status::Skipped, _) => self.skipped += 1,
+            (Status::Failed, failure) => {
                 self.failed += 1;
-                let (key, message) = error_key(failure);
+                let (key, message) = failure
+                    .as_ref()
+                    .map_or_else(|| ("unknown".to_string(), String::new()), error_key);
                 self.errors
                     .entry(key)
                     .or_insert(ErrorCount { count: 0, message })
                     .count += 1;
             }
+            (_, _) => self.created += 1,
         }
     }
 

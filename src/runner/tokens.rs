@@ -25,11 +25,6 @@ pub struct TokenError {
     pub first: String,
 }
 
-/// The variable a row's token comes from.
-pub fn var_for<'a>(row: &'a ValidRow, default_var: &'a str) -> &'a str {
-    row.token_env.as_ref().map_or(default_var, |v| v.as_str())
-}
-
 impl TokenTable {
     /// Read every variable the rows need. `fallback` supplies a token for an
     /// unset variable (the sandbox demo); otherwise unset is an error.
@@ -43,7 +38,7 @@ impl TokenTable {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut ids = Vec::new();
         for row in rows {
-            let var = var_for(row, default_var);
+            let var = row.token_var(default_var);
             let i = *index.entry(var.to_string()).or_insert_with(|| {
                 vars.push((var.to_string(), row.id.source.clone(), 0));
                 vars.len() - 1

@@ -1,8 +1,9 @@
-//! The calls a step makes, behind a trait so the runner's rules can be tested
-//! against a scripted fake on paused time; the real one is the Graph client.
+//! The calls a job makes, behind a trait so the rules can be tested against a
+//! scripted fake on paused time; the real one is the Graph client.
 
 use std::future::Future;
 
+use super::{Call, Job};
 use crate::graph::{CreateRequest, ListPage, Reply};
 use crate::validate::{ValidRow, WabaId};
 
@@ -24,6 +25,24 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<ListPage>> + Send;
 }
 
+/// What a call returned when it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Created(String),
+    Page(ListPage),
+}
+
+/// Make the job's call.
+pub async fn perform<A: Api>(api: &A, creds: &A::Creds, job: &Job) -> Reply<Answer> {
+    match &job.call {
+        Call::Create => api.create(creds, &job.row).await.map(Answer::Created),
+        Call::ListNumbers { after, .. } => api
+            .list_page(creds, &job.row.waba_id, after.as_deref())
+            .await
+            .map(Answer::Page),
+    }
+}
+
 /// The create call's parameters, from a validated row.
 pub fn create_request(row: &ValidRow) -> CreateRequest<'_> {
     CreateRequest {
@@ -35,15 +54,6 @@ pub fn create_request(row: &ValidRow) -> CreateRequest<'_> {
         verified_name: row.verified_name.as_deref(),
     }
 }
-
-/// What a step's call returned when it succeeded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepOk {
-    Created(String),
-    Page(ListPage),
-}
-
-pub type StepReply = Reply<StepOk>;
 
 impl Api for crate::graph::GraphClient {
     type Creds = crate::graph::Credentials;

@@ -1,23 +1,37 @@
-//! The per-row pipeline: what one row goes through to reach a final status.
+//! What a row goes through and what every answer means (SPEC sections 4, 7):
+//! the one place that decides.
 //!
-//! A row is a [`Job`] moving through [`Step`]s — today `Create`, and
-//! `Reconcile` (the listing call that settles an in-doubt or "already exists"
-//! outcome). Each step is one HTTP call, so every step is scheduled and counted
-//! against its WABA's budget like any other. Later onboarding steps
-//! (`request_code`, `verify_code`, `register`: SPEC section 7) are new variants
-//! here, not a new runner.
+//! A row is a [`Job`] making one [`Call`] at a time: a step of Meta's
+//! (today `Create`), or a lookup that settles a step whose outcome is in doubt
+//! (`ListNumbers`: is the number on the WABA after all?). Each call is one HTTP
+//! request, scheduled and counted against its WABA's budget like any other.
+//!
+//! [`Policy::on_answer`] reads an answer once — classification, throttle
+//! hints, the WABA's streak of WABA-level errors, a refused token, reconcile —
+//! and returns a [`Verdict`]: the row's fate (call again, or done with its
+//! [`RowResult`](crate::results::RowResult)) and the effects on the schedule.
+//! The runner only schedules, performs and records.
+//!
+//! Layout: `api` (the calls, behind a trait), `policy` (the per-run state and
+//! the order of the rules), `create` (answers to a create and to the listing
+//! that reconciles it), `throttle` (pauses and usage from hints), `blocks`
+//! (tokens and WABAs that must not be called any more), `backoff`.
 
 pub mod api;
 pub mod backoff;
-pub mod decide;
+mod blocks;
+mod create;
+mod policy;
+mod throttle;
 
 use std::sync::Arc;
 
 use crate::graph::{Failure, GraphError};
+use crate::schema::Step;
 use crate::validate::ValidRow;
 
-pub use api::{Api, StepOk, StepReply};
-pub use decide::{Decision, decide};
+pub use api::{Answer, Api, perform};
+pub use policy::{Effects, Fate, Policy, Rules, Verdict};
 
 /// Index of a token in the run's token table (tokens themselves stay there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,13 +48,35 @@ pub enum ReconcileWhy {
     Resumed,
 }
 
+impl ReconcileWhy {
+    /// Why, in the words of the results line.
+    fn cause(&self) -> &'static str {
+        match self {
+            ReconcileWhy::AlreadyExists(_) => "Meta said it already exists",
+            ReconcileWhy::Resumed => "an interrupted run may have sent it",
+            ReconcileWhy::InDoubt(_) => "an earlier attempt got no answer",
+        }
+    }
+}
+
+/// The HTTP call a job makes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Call {
+    /// `POST /{waba_id}/phone_numbers`.
     Create,
-    Reconcile {
+    /// One page of `GET /{waba_id}/phone_numbers`, to settle a create.
+    ListNumbers {
         after: Option<String>,
         why: ReconcileWhy,
     },
+}
+
+impl Call {
+    /// Whether the call may change something at Meta: such a call is
+    /// journalled before it leaves (a lookup is not).
+    pub fn changes_state(&self) -> bool {
+        matches!(self, Call::Create)
+    }
 }
 
 /// One row under way.
@@ -48,7 +84,7 @@ pub enum Step {
 pub struct Job {
     pub row: Arc<ValidRow>,
     pub token: TokenId,
-    pub step: Step,
+    pub call: Call,
     /// Create calls sent for this row (the `attempts` column).
     pub attempts: u32,
     /// Answers that used up an attempt's worth of patience (transient errors,
@@ -65,7 +101,7 @@ impl Job {
         Job {
             row,
             token,
-            step: Step::Create,
+            call: Call::Create,
             attempts: 0,
             failures: 0,
             throttles: 0,
@@ -76,11 +112,32 @@ impl Job {
     /// A row an interrupted run may already have sent: look before sending.
     pub fn resumed(row: Arc<ValidRow>, token: TokenId) -> Self {
         Job {
-            step: Step::Reconcile {
+            call: Call::ListNumbers {
                 after: None,
                 why: ReconcileWhy::Resumed,
             },
             ..Job::new(row, token)
+        }
+    }
+
+    /// The step of Meta's the job is at (a lookup serves the step it settles).
+    pub fn step(&self) -> Step {
+        match self.call {
+            Call::Create | Call::ListNumbers { .. } => Step::Create,
+        }
+    }
+
+    /// About to go out: a state-changing call is one more attempt.
+    pub fn dispatched(&mut self) {
+        if self.call.changes_state() {
+            self.attempts += 1;
+        }
+    }
+
+    /// Not sent after all (the journal could not be written).
+    pub fn undispatched(&mut self) {
+        if self.call.changes_state() {
+            self.attempts -= 1;
         }
     }
 }

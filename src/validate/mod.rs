@@ -103,6 +103,14 @@ pub struct ValidRow {
     pub token_env: Option<EnvVarName>,
 }
 
+impl ValidRow {
+    /// The environment variable the row's token comes from: its own
+    /// `token_env`, else the run's default (`--token-env`).
+    pub fn token_var<'a>(&'a self, default: &'a str) -> &'a str {
+        self.token_env.as_ref().map_or(default, EnvVarName::as_str)
+    }
+}
+
 /// Test rows, so adding a field to [`ValidRow`] touches one place: row `n` of
 /// `m.csv` (line n+1), WABA `1`, number +44 `national`, nothing optional set.
 #[cfg(test)]

@@ -1,0 +1,108 @@
+//! One run's hold on its results file, from start to end, so that no command
+//! walks the protocol by hand: [`Session::open`] locks the file, refuses,
+//! backs up or repairs it per `--resume`/`--force`, reads what it already
+//! says and what the journal says may have been sent; then lines and journal
+//! entries are written through it; [`Session::close`] compacts the file
+//! (every row once, in row order), removes the journal once nothing is left
+//! in doubt, and reads the file back — the file is the system of record, so
+//! the counts and the exit code come from it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Journal, OpenMode, Repair, ResultsError, ResultsFile, final_rows, latest_per_row};
+use crate::schema::ResultRecord;
+
+/// fsync the results file and the journal at most this often. Each line is
+/// already handed to the OS, which survives a killed process; fsync covers
+/// power loss, and once a second bounds what a power cut can take without
+/// letting disk flushes throttle a fast run.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// What the results file already said when the session opened it.
+#[derive(Debug, Default)]
+pub struct Past {
+    /// Rows whose counting line is final: kept, never sent again.
+    pub finals: HashMap<u32, ResultRecord>,
+    /// Rows the journal says an earlier run sent, whatever the file says.
+    pub journal_sent: HashSet<u32>,
+    /// The torn last line that was cut off, if any.
+    pub repaired: Option<Repair>,
+}
+
+pub struct Session {
+    file: ResultsFile,
+    journal: Journal,
+    last_sync: Instant,
+}
+
+/// The file as the session left it.
+pub struct Closed {
+    pub path: PathBuf,
+    /// Compaction failed (the file still holds every line, maybe twice).
+    pub compaction: Result<(), ResultsError>,
+    /// The line that counts for each row, read back from the file.
+    pub lines: Result<Vec<ResultRecord>, ResultsError>,
+}
+
+impl Session {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<(Session, Past), ResultsError> {
+        let (file, existing) = ResultsFile::open(path, mode)?;
+        let journal_sent = if mode == OpenMode::Resume {
+            Journal::read_sent(path)?
+        } else {
+            HashSet::new()
+        };
+        let journal = Journal::open(path)?;
+        let past = Past {
+            finals: final_rows(&existing),
+            journal_sent,
+            repaired: file.repaired().cloned(),
+        };
+        let session = Session {
+            file,
+            journal,
+            last_sync: Instant::now(),
+        };
+        Ok((session, past))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// One line, with the OS before this returns (a kill -9 keeps it).
+    pub fn write(&mut self, rec: &ResultRecord) -> Result<(), ResultsError> {
+        self.file.write(rec)?;
+        if self.last_sync.elapsed() >= SYNC_EVERY {
+            self.last_sync = Instant::now();
+            self.journal.sync()?;
+            self.file.sync()?;
+        }
+        Ok(())
+    }
+
+    /// `(row, attempt)` pairs about to be sent, in one journal write.
+    pub fn journal_sends(&mut self, sends: &[(u32, u32)]) -> Result<(), ResultsError> {
+        self.journal.record_sends(sends)
+    }
+
+    /// End the session. `complete`: no row was left unfinished (skipped) and
+    /// the run did not abort, so the journal has nothing more to say.
+    pub fn close(self, complete: bool) -> Closed {
+        let Session { file, journal, .. } = self;
+        drop(journal);
+        let path = file.path().to_path_buf();
+        let compaction = file.compact();
+        if complete && compaction.is_ok() {
+            let _ = Journal::remove(&path);
+        }
+        let lines = super::read_results(&path).map(|l| latest_per_row(&l));
+        Closed {
+            path,
+            compaction,
+            lines,
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The rules of a run in the order they apply to an answer (SPEC section 4):
+//! headers first (usage, pauses), then the error's class, read once: throttled
+//! (pause, no attempt used), token refused (this row and every row on that
+//! token), then the step's own rules (`create`); last, what the row's end
+//! means for its WABA (a streak of WABA-level errors stops it) and whether a
+//! row going back in the queue has been blocked meanwhile.
+
+use rand::{SeedableRng, rngs::SmallRng};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::backoff::Backoff;
+use super::blocks::Blocks;
+use super::create::{self, Route};
+use super::throttle::{from_hints, requested_wait};
+use super::{Answer, Call, Job, TokenId};
+use crate::graph::{ErrorClass, Failure, Hints, Reply, classify};
+use crate::results::RowResult;
+use crate::schema::Step;
+
+/// The knobs of the rules.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// Throttled answers a row may meet before it is given up.
+    pub max_throttles: u32,
+    /// Pause of a WABA throttled without saying for how long.
+    pub default_waba_pause: Duration,
+    /// Pause of the app throttled without saying for how long.
+    pub default_app_pause: Duration,
+}
+
+impl Rules {
+    pub fn new(max_attempts: u32) -> Self {
+        Rules {
+            max_attempts,
+            backoff: Backoff::default(),
+            max_throttles: 20,
+            default_waba_pause: Duration::from_secs(60),
+            default_app_pause: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What happens to the row.
+#[derive(Debug)]
+pub enum Fate {
+    /// Make the job's (possibly new) call again, no earlier than `delay` from now.
+    Again { job: Job, delay: Duration },
+    /// The row is done in this run: record `result`.
+    Done { job: Job, result: RowResult },
+}
+
+impl Fate {
+    pub(super) fn again(job: Job, delay: Duration) -> Fate {
+        Fate::Again { job, delay }
+    }
+    pub(super) fn done(job: Job, result: RowResult) -> Fate {
+        Fate::Done { job, result }
+    }
+}
+
+/// What an answer asks of the schedule, beyond its own row.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// The call succeeded: a WABA probing after a throttle opens up again.
+    pub success: bool,
+    /// Usage of the WABA's budget, as Meta reported it.
+    pub waba_usage: Option<u32>,
+    /// Usage of the app's budget.
+    pub app_usage: Option<u32>,
+    /// Stop calling the WABA for this long.
+    pub pause_waba: Option<Duration>,
+    /// Stop every call for this long.
+    pub pause_app: Option<Duration>,
+    /// A token or WABA was just blocked: queued rows must be asked
+    /// [`Policy::blocked`] and ended without being sent.
+    pub newly_blocked: bool,
+    /// The run cannot go on (every token refused): why.
+    pub abort: Option<String>,
+}
+
+impl Effects {
+    pub(super) fn pause_waba(&mut self, d: Duration) {
+        self.pause_waba = Some(self.pause_waba.map_or(d, |p| p.max(d)));
+    }
+    pub(super) fn pause_app(&mut self, d: Duration) {
+        self.pause_app = Some(self.pause_app.map_or(d, |p| p.max(d)));
+    }
+}
+
+#[derive(Debug)]
+pub struct Verdict {
+    pub fate: Fate,
+    pub effects: Effects,
+}
+
+/// The rules plus what a run has learnt so far (refused tokens, stopped
+/// WABAs, streaks) and the jitter's random source.
+pub struct Policy {
+    rules: Rules,
+    rng: SmallRng,
+    blocks: Blocks,
+    token_names: Vec<String>,
+    tokens_used: BTreeSet<TokenId>,
+}
+
+impl Policy {
+    /// `token_names[i]` names the variable of `TokenId(i)`; `tokens_used` are
+    /// the tokens of the rows to send (all refused = abort). `seed` seeds the
+    /// backoff jitter (fixed in tests).
+    pub fn new(
+        rules: Rules,
+        token_names: Vec<String>,
+        tokens_used: BTreeSet<TokenId>,
+        seed: u64,
+    ) -> Self {
+        Policy {
+            rules,
+            rng: SmallRng::seed_from_u64(seed),
+            blocks: Blocks::default(),
+            token_names,
+            tokens_used,
+        }
+    }
+
+    /// How a queued row ends if it must not be sent any more.
+    pub fn blocked(&self, job: &Job) -> Option<RowResult> {
+        self.blocks.result(job)
+    }
+
+    /// What one answer means for its row and for the schedule.
+    pub fn on_answer(&mut self, job: Job, reply: Reply<Answer>) -> Verdict {
+        let Reply { result, hints } = reply;
+        let class = result.as_ref().err().map(|f| classify(f, &hints));
+        let mut effects = Effects {
+            success: result.is_ok(),
+            ..Effects::default()
+        };
+        from_hints(&hints, class, &mut effects);
+        let fate = match (result, class) {
+            (Ok(Answer::Created(id)), _) => create::created(job, id),
+            (Ok(Answer::Page(page)), _) => create::on_page(job, page, &self.rules, &mut self.rng),
+            (Err(failure), Some(class)) => {
+                let mut job = job;
+                job.last_failure = Some(failure.clone());
+                self.on_failure(job, failure, class, &hints, &mut effects)
+            }
+            (Err(failure), None) => unreachable_class(job, failure),
+        };
+        let fate = self.after(fate, &mut effects);
+        Verdict { fate, effects }
+    }
+
+    fn on_failure(
+        &mut self,
+        mut job: Job,
+        failure: Failure,
+        class: ErrorClass,
+        hints: &Hints,
+        effects: &mut Effects,
+    ) -> Fate {
+        let wait = requested_wait(hints);
+        match class {
+            ErrorClass::ThrottledWaba | ErrorClass::ThrottledApp => {
+                job.throttles += 1;
+                if job.throttles > self.rules.max_throttles {
+                    let note = format!("still throttled after {} pauses", self.rules.max_throttles);
+                    return Fate::done(job, RowResult::failed(Step::Create, failure, Some(note)));
+                }
+                if class == ErrorClass::ThrottledWaba {
+                    effects.pause_waba(wait.unwrap_or(self.rules.default_waba_pause));
+                } else {
+                    effects.pause_app(wait.unwrap_or(self.rules.default_app_pause));
+                }
+                Fate::again(job, Duration::ZERO)
+            }
+            ErrorClass::Token => {
+                let name = self.token_names.get(job.token.0).map_or("", String::as_str);
+                if self.blocks.refuse_token(job.token, name, failure.clone()) {
+                    effects.newly_blocked = true;
+                }
+                if self
+                    .tokens_used
+                    .iter()
+                    .all(|t| self.blocks.token_refused(*t))
+                {
+                    effects.abort = Some("every token was refused (code 190)".into());
+                }
+                Fate::done(job, RowResult::failed(Step::Create, failure, None))
+            }
+            other => {
+                let reconciling = matches!(job.call, Call::ListNumbers { .. });
+                match (create::route(other, reconciling), failure) {
+                    (Route::Transient(floor), f) => create::on_transient(
+                        job,
+                        f,
+                        floor,
+                        hints.retry_after,
+                        &self.rules,
+                        &mut self.rng,
+                    ),
+                    (Route::AlreadyExists, Failure::Graph(e)) => create::on_already_exists(job, e),
+                    (_, f) => create::on_permanent(job, f),
+                }
+            }
+        }
+    }
+
+    /// What a row's end means for its WABA, and a row going back in the
+    /// queue that was blocked meanwhile ends instead.
+    fn after(&mut self, fate: Fate, effects: &mut Effects) -> Fate {
+        match fate {
+            Fate::Done { job, result } => {
+                let waba = &job.row.waba_id;
+                if result.status.is_created() {
+                    self.blocks.success(waba);
+                } else if let Some(f) = &result.failure
+                    && self.blocks.failure(waba, f)
+                {
+                    effects.newly_blocked = true;
+                }
+                Fate::Done { job, result }
+            }
+            Fate::Again { job, delay } => match self.blocks.result(&job) {
+                Some(result) => Fate::Done { job, result },
+                None => Fate::Again { job, delay },
+            },
+        }
+    }
+}
+
+/// A failure always has a class; kept total rather than panicking.
+fn unreachable_class(job: Job, failure: Failure) -> Fate {
+    Fate::done(job, RowResult::failed(Step::Create, failure, None))
+}
+
+#[cfg(test)]
+mod tests;
