@@ -26,7 +26,7 @@ use crate::graph::Reply;
 use crate::limits::Limits;
 use crate::results::RowResult;
 use crate::schedule::{Dispatch, Scheduler};
-use crate::send::{Answer, Api, Effects, Fate, Job, Policy, Rules, Verdict, perform};
+use crate::send::{Api, CallOk, Effects, Fate, Job, Policy, Rules, Verdict, perform};
 use crate::validate::{ValidRow, WabaId};
 
 /// Where rows go as they finish, and where a send is announced before it goes
@@ -144,7 +144,7 @@ impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
         for job in jobs {
             state.sched.push(&job.row.waba_id.clone(), job, None);
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<Answer>)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<CallOk>)>();
         let mut next_progress = start;
 
         loop {
@@ -255,7 +255,7 @@ impl<R: Recorder> Loop<'_, R> {
     }
 
     /// One answer: the policy's verdict, applied.
-    fn on_reply(&mut self, job: Job, reply: Reply<Answer>) {
+    fn on_reply(&mut self, job: Job, reply: Reply<CallOk>) {
         let waba = job.row.waba_id.clone();
         let Verdict { fate, effects } = self.policy.on_answer(job, reply);
         self.apply(&waba, &effects);

@@ -27,19 +27,19 @@ pub trait Api: Send + Sync + 'static {
 
 /// What a call returned when it succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub enum CallOk {
     Created(String),
     Page(ListPage),
 }
 
 /// Make the job's call.
-pub async fn perform<A: Api>(api: &A, creds: &A::Creds, job: &Job) -> Reply<Answer> {
+pub async fn perform<A: Api>(api: &A, creds: &A::Creds, job: &Job) -> Reply<CallOk> {
     match &job.call {
-        Call::Create => api.create(creds, &job.row).await.map(Answer::Created),
+        Call::Create => api.create(creds, &job.row).await.map(CallOk::Created),
         Call::ListNumbers { after, .. } => api
             .list_page(creds, &job.row.waba_id, after.as_deref())
             .await
-            .map(Answer::Page),
+            .map(CallOk::Page),
     }
 }
 

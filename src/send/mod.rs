@@ -30,7 +30,7 @@ use crate::graph::{Failure, GraphError};
 use crate::schema::Step;
 use crate::validate::ValidRow;
 
-pub use api::{Answer, Api, perform};
+pub use api::{Api, CallOk, perform};
 pub use policy::{Effects, Fate, Policy, Rules, Verdict};
 
 /// Index of a token in the run's token table (tokens themselves stay there).

@@ -13,7 +13,7 @@ use super::backoff::Backoff;
 use super::blocks::Blocks;
 use super::create::{self, Route};
 use super::throttle::{from_hints, requested_wait};
-use super::{Answer, Call, Job, TokenId};
+use super::{Call, CallOk, Job, TokenId};
 use crate::graph::{ErrorClass, Failure, Hints, Reply, classify};
 use crate::results::RowResult;
 use crate::schema::Step;
@@ -131,7 +131,7 @@ impl Policy {
     }
 
     /// What one answer means for its row and for the schedule.
-    pub fn on_answer(&mut self, job: Job, reply: Reply<Answer>) -> Verdict {
+    pub fn on_answer(&mut self, job: Job, reply: Reply<CallOk>) -> Verdict {
         let Reply { result, hints } = reply;
         let class = result.as_ref().err().map(|f| classify(f, &hints));
         let mut effects = Effects {
@@ -140,8 +140,8 @@ impl Policy {
         };
         from_hints(&hints, class, &mut effects);
         let fate = match (result, class) {
-            (Ok(Answer::Created(id)), _) => create::created(job, id),
-            (Ok(Answer::Page(page)), _) => create::on_page(job, page, &self.rules, &mut self.rng),
+            (Ok(CallOk::Created(id)), _) => create::created(job, id),
+            (Ok(CallOk::Page(page)), _) => create::on_page(job, page, &self.rules, &mut self.rng),
             (Err(failure), Some(class)) => {
                 let mut job = job;
                 job.last_failure = Some(failure.clone());

@@ -28,14 +28,14 @@ fn graph(code: i64, subcode: Option<i64>) -> Failure {
     })
 }
 
-fn err(code: i64, subcode: Option<i64>) -> Reply<Answer> {
+fn err(code: i64, subcode: Option<i64>) -> Reply<CallOk> {
     Reply {
         result: Err(graph(code, subcode)),
         hints: Hints::default(),
     }
 }
 
-fn ok(answer: Answer) -> Reply<Answer> {
+fn ok(answer: CallOk) -> Reply<CallOk> {
     Reply {
         result: Ok(answer),
         hints: Hints::default(),
@@ -56,7 +56,7 @@ fn policy() -> Policy {
     )
 }
 
-fn go(job: Job, reply: Reply<Answer>) -> Verdict {
+fn go(job: Job, reply: Reply<CallOk>) -> Verdict {
     policy().on_answer(job, reply)
 }
 
@@ -76,7 +76,7 @@ fn done(v: Verdict) -> RowResult {
 
 #[test]
 fn success_is_created() {
-    let v = go(job(), ok(Answer::Created("123".into())));
+    let v = go(job(), ok(CallOk::Created("123".into())));
     assert!(v.effects.success);
     let r = done(v);
     assert_eq!(
@@ -148,7 +148,7 @@ fn app_throttle_with_usage_at_limit_pauses_the_app() {
 
 #[test]
 fn usage_and_regain_act_on_successes_too() {
-    let mut reply = ok(Answer::Created("1".into()));
+    let mut reply = ok(CallOk::Created("1".into()));
     reply.hints.waba_usage_pct = Some(85);
     reply.hints.waba_regain = Some(Duration::from_secs(90));
     let v = go(job(), reply);
@@ -205,7 +205,7 @@ fn the_same_waba_level_error_on_three_rows_stops_the_waba() {
 fn a_success_on_the_waba_ends_its_streak_for_good() {
     let mut p = policy();
     p.on_answer(job_on(1, "9", 0), err(200, None));
-    p.on_answer(job_on(2, "9", 0), ok(Answer::Created("5".into())));
+    p.on_answer(job_on(2, "9", 0), ok(CallOk::Created("5".into())));
     for row in 3..=6 {
         let v = p.on_answer(job_on(row, "9", 0), err(200, None));
         assert!(!v.effects.newly_blocked);
@@ -264,7 +264,7 @@ fn already_exists_reconciles_then_matches_by_digits() {
         ],
         after: None,
     };
-    let r = done(go(job, ok(Answer::Page(page))));
+    let r = done(go(job, ok(CallOk::Page(page))));
     assert_eq!(r.phone_number_id.as_deref(), Some("2"));
     assert!(r.reconciled);
     assert!(r.note.unwrap().contains("already exists"));
@@ -277,7 +277,7 @@ fn already_exists_but_not_listed_fails() {
         numbers: vec![],
         after: None,
     };
-    let r = done(go(job, ok(Answer::Page(page))));
+    let r = done(go(job, ok(CallOk::Page(page))));
     assert_eq!(r.status, Status::Failed);
     assert!(r.note.unwrap().contains("not on this WABA"));
 }
@@ -304,6 +304,6 @@ fn next_page_is_followed() {
         numbers: vec![],
         after: Some("cursor".into()),
     };
-    let (job, _) = again(go(j, ok(Answer::Page(page))));
+    let (job, _) = again(go(j, ok(CallOk::Page(page))));
     assert!(matches!(job.call, Call::ListNumbers { after: Some(ref a), .. } if a == "cursor"));
 }
