@@ -11,6 +11,11 @@ use std::fmt;
 #[derive(Clone)]
 pub struct Token(SecretString);
 
+/// A two-step verification PIN (six digits), for `register` only: read from
+/// an environment variable like a token, never printed.
+#[derive(Clone)]
+pub struct Pin(SecretString);
+
 /// An app secret, used only to compute `appsecret_proof`.
 #[derive(Clone)]
 pub struct AppSecret(SecretString);
@@ -23,6 +28,10 @@ pub enum SecretError {
     Empty(String),
     #[error("environment variable {0} is not valid UTF-8")]
     NotUnicode(String),
+    #[error(
+        "environment variable {0} does not hold a two-step PIN: it must be exactly 6 digits (value not shown)"
+    )]
+    NotAPin(String),
 }
 
 fn from_env(name: &str) -> Result<SecretString, SecretError> {
@@ -45,6 +54,32 @@ impl Token {
     /// The raw value, for the `Authorization` header only.
     pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
+    }
+}
+
+impl Pin {
+    pub fn from_env(name: &str) -> Result<Self, SecretError> {
+        let pin = from_env(name)?;
+        let digits = pin.expose_secret();
+        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Pin(pin))
+        } else {
+            Err(SecretError::NotAPin(name.to_string()))
+        }
+    }
+    /// For tests and the sandbox demo.
+    pub fn new(value: impl Into<String>) -> Self {
+        Pin(SecretString::from(value.into()))
+    }
+    /// The digits, for the register call's form body only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin([redacted])")
     }
 }
 

@@ -17,6 +17,7 @@ use crate::exit::{Outcome, Refused};
 use crate::graph::ApiVersion;
 use crate::limits::Limits;
 use crate::results::OpenMode;
+use crate::send::Through;
 use crate::validate::ValidateOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -162,6 +163,29 @@ pub struct SendArgs {
     /// Write the end-of-run summary as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
+    /// How far each row goes: create (the number exists), request-code (its holder was sent a code), or register (verified and connected, ready to send).
+    #[arg(long, value_name = "STEP", value_enum, default_value_t = ThroughArg::Create)]
+    pub through: ThroughArg,
+    /// CSV of verification codes: a `code` column (123456 or 123-456) and `phone_number_id`, or `cc` and `phone_number`.
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_codes")]
+    pub codes: Option<PathBuf>,
+    /// On a terminal: ask for each row's code as soon as it was requested (empty input leaves the row waiting).
+    #[arg(long)]
+    pub ask_codes: bool,
+    /// Environment variable holding the two-step PIN for register; a row's pin_env overrides it.
+    #[arg(long, value_name = "NAME", default_value = "WABA_REGISTER_PIN")]
+    pub pin_env: String,
+    /// Register calls allowed per number in any 72 hours (Meta locks a number after 10).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_register_calls: u32,
+}
+
+/// `--through`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ThroughArg {
+    Create,
+    RequestCode,
+    Register,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +248,11 @@ impl SendArgs {
         if self.resume && self.force {
             return Err(Refused::msg("--resume and --force contradict each other"));
         }
+        if self.ask_codes && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(Refused::msg(
+                "--ask-codes needs a terminal to ask on; give the codes with --codes FILE instead",
+            ));
+        }
         let mode = match (self.resume, self.force) {
             (true, _) => OpenMode::Resume,
             (_, true) => OpenMode::Force,
@@ -248,6 +277,15 @@ impl SendArgs {
                 strict_numbers: self.strict_numbers,
             },
             summary_json: self.summary_json,
+            through: match self.through {
+                ThroughArg::Create => Through::Create,
+                ThroughArg::RequestCode => Through::RequestCode,
+                ThroughArg::Register => Through::Register,
+            },
+            codes: self.codes,
+            ask_codes: self.ask_codes,
+            pin_env: self.pin_env,
+            max_register_calls: self.max_register_calls,
         })
     }
 }

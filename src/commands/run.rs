@@ -8,20 +8,24 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::exit::{Outcome, Refused};
 use crate::graph::{ApiVersion, ClientConfig, Credentials, GraphClient};
 use crate::limits::Limits;
 use crate::results::{self, Closed, OpenMode, Session};
-use crate::runner::resume::{self, Start};
-use crate::runner::tokens::TokenTable;
-use crate::runner::{RunReport, Runner};
+use crate::runner::codes::{Candidate, FileCodes};
+use crate::runner::resume;
+use crate::runner::tokens::{TokenTable, VarTable};
+use crate::runner::{CodeSource, NoCodes, RunReport, Runner};
 use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
 use crate::schema::{ResultRecord, Status};
-use crate::secret::{AppSecret, Token};
+use crate::secret::{AppSecret, Pin, Token};
+use crate::send::{Code, Job, PinId, Rules, Through, TokenId};
 use crate::ui::diagnostics::print_validation;
 use crate::ui::print_error;
+use crate::ui::prompt::Prompt;
 use crate::ui::summary::{StatusCounts, Summary};
 use crate::validate::{CheckedRow, ValidRow, ValidateOptions, Validation, load_and_validate};
 
@@ -69,6 +73,27 @@ pub struct Config {
     pub skip_invalid: bool,
     pub options: ValidateOptions,
     pub summary_json: Option<PathBuf>,
+    /// How far each row goes.
+    pub through: Through,
+    /// `--codes FILE`.
+    pub codes: Option<PathBuf>,
+    /// `--ask-codes`.
+    pub ask_codes: bool,
+    /// The variable holding the default two-step PIN.
+    pub pin_env: String,
+    pub max_register_calls: u32,
+}
+
+impl Config {
+    fn rules(&self) -> Rules {
+        Rules {
+            through: self.through,
+            rerequest_codes: matches!(self.input, Input::Retry(_))
+                && self.through == Through::RequestCode,
+            max_register_calls: self.max_register_calls,
+            ..Rules::new(self.limits.max_attempts)
+        }
+    }
 }
 
 pub async fn command(config: Config) -> Result<Outcome, Refused> {
@@ -78,9 +103,10 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let Some(work) = Work::read(&config)? else {
         return Ok(Outcome::Refused);
     };
-    let Some(tokens) = load_tokens(&work.valid, &config)? else {
+    let Some(secrets) = Secrets::load(&work.valid, &config)? else {
         return Ok(Outcome::Refused);
     };
+    let file_codes = read_codes(&config, &work.valid)?;
     let (mut session, past) = Session::open(&config.results, config.mode)?;
     if let Some(rep) = &past.repaired {
         eprintln!(
@@ -90,11 +116,26 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
             rep.bytes_removed
         );
     }
-    let mut kept = work.write_other_lines(&mut session, &past)?;
-    let Start { jobs, kept: k } = resume::start(work.valid, tokens.ids, &past)?;
-    kept += k;
     let target = Target::start(&config).await?;
-    let report = send(jobs, &target, tokens.table, &config, &mut session).await?;
+    let codes = code_source(&config, file_codes, &target);
+    let mut kept = work.write_invalid(&mut session, &past)?;
+    let rows = work.rows(&secrets);
+    let rules = config.rules();
+    let start = resume::start(rows, &past, &rules, codes.as_ref())?;
+    for line in &start.copy {
+        session.write(line)?;
+    }
+    kept += start.kept;
+    let report = send(
+        start.jobs,
+        &target,
+        secrets,
+        codes,
+        rules,
+        &config,
+        &mut session,
+    )
+    .await;
     let closed = session.close(report.skipped == 0 && report.aborted.is_none());
     target.stop().await;
     Ok(conclude(&config, &report, closed, kept))
@@ -112,12 +153,11 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
     }
 }
 
-/// The manifest's rows, sorted into what is sent, what is recorded invalid,
-/// and (for `retry`) what is copied as already created.
+/// The manifest's rows: the valid ones (with their line in the results file
+/// being retried, if any), and the lines of the invalid ones.
 struct Work {
-    valid: Vec<ValidRow>,
+    valid: Vec<(ValidRow, Option<ResultRecord>)>,
     invalid: Vec<ResultRecord>,
-    copied: Vec<ResultRecord>,
 }
 
 impl Work {
@@ -141,44 +181,29 @@ impl Work {
     }
 
     fn split(v: Validation, prior: Vec<ResultRecord>) -> Work {
-        let created: HashMap<u32, ResultRecord> = prior
-            .into_iter()
-            .filter(|r| r.status == Status::Created)
-            .map(|r| (r.row, r))
-            .collect();
+        let mut prior: HashMap<u32, ResultRecord> = prior.into_iter().map(|r| (r.row, r)).collect();
         let mut w = Work {
             valid: vec![],
             invalid: vec![],
-            copied: vec![],
         };
         for row in v.rows {
-            let id = match &row {
-                CheckedRow::Valid(r) => &r.id,
-                CheckedRow::Invalid(r) => &r.id,
-            };
-            if let Some(rec) = created.get(&id.row) {
-                // Created before: copied as it was, never sent again.
-                w.copied.push(rec.clone());
-                continue;
-            }
             match row {
-                CheckedRow::Valid(r) => w.valid.push(r),
+                CheckedRow::Valid(r) => {
+                    let p = prior.remove(&r.id.row);
+                    w.valid.push((r, p));
+                }
                 CheckedRow::Invalid(r) => w.invalid.push(ResultRecord::invalid(&r)),
             }
         }
         w
     }
 
-    /// The lines that are not the run loop's (invalid rows, rows `retry`
-    /// copies), unless the file has them already; returns how many it had.
-    fn write_other_lines(
-        &self,
-        session: &mut Session,
-        past: &results::Past,
-    ) -> Result<usize, Refused> {
+    /// The lines of invalid rows, unless the file has them already; returns
+    /// how many it had.
+    fn write_invalid(&self, session: &mut Session, past: &results::Past) -> Result<usize, Refused> {
         let mut kept = 0;
-        for rec in self.invalid.iter().chain(&self.copied) {
-            if past.finals.contains_key(&rec.row) {
+        for rec in &self.invalid {
+            if past.lines.contains_key(&rec.row) {
                 kept += 1;
             } else {
                 session.write(rec)?;
@@ -186,51 +211,165 @@ impl Work {
         }
         Ok(kept)
     }
+
+    /// The valid rows with their token and (when they may register) PIN.
+    fn rows(self, secrets: &Secrets) -> Vec<resume::Row> {
+        self.valid
+            .into_iter()
+            .enumerate()
+            .map(|(i, (row, prior))| resume::Row {
+                row,
+                prior,
+                token: secrets.token_ids[i],
+                pin: secrets.pin_ids[i],
+            })
+            .collect()
+    }
 }
 
-/// The run's tokens (read once, up front) and which one each valid row uses.
-struct Tokens {
-    table: Vec<(String, Credentials)>,
-    ids: Vec<crate::send::TokenId>,
+/// The run's tokens and two-step PINs (read once, up front), and which one
+/// each valid row uses.
+struct Secrets {
+    tokens: Vec<(String, Credentials)>,
+    token_ids: Vec<TokenId>,
+    pins: Vec<Pin>,
+    /// `None` for a row that will not register in this run.
+    pin_ids: Vec<Option<PinId>>,
 }
 
-/// Every token variable the rows need, and the app secret; `None` when one
-/// is missing (each missing variable is printed). The sandbox demo fills in
-/// a token where none is set.
-fn load_tokens(rows: &[ValidRow], config: &Config) -> Result<Option<Tokens>, Refused> {
-    let demo = |_: &str| Token::new(DEMO_TOKEN);
-    let fallback: Option<&dyn Fn(&str) -> Token> = match config.endpoint {
-        Endpoint::Sandbox => Some(&demo),
-        Endpoint::Graph(_) => None,
+/// The demo's PIN, when `--sandbox` runs without one set.
+const DEMO_PIN: &str = "147258";
+
+impl Secrets {
+    /// Every token variable the rows need, the PIN of every row that may
+    /// register, and the app secret; `None` when one is missing (each missing
+    /// variable is printed). The sandbox demo fills in a token and a PIN.
+    fn load(
+        rows: &[(ValidRow, Option<ResultRecord>)],
+        config: &Config,
+    ) -> Result<Option<Secrets>, Refused> {
+        let sandbox = matches!(config.endpoint, Endpoint::Sandbox);
+        let demo = |_: &str| Token::new(DEMO_TOKEN);
+        let demo_pin = |_: &str| Pin::new(DEMO_PIN);
+        let token_fallback: Option<&dyn Fn(&str) -> Token> = sandbox.then_some(&demo as _);
+        let pin_fallback: Option<&dyn Fn(&str) -> Pin> = sandbox.then_some(&demo_pin as _);
+        let tokens = TokenTable::for_rows(
+            rows.iter().map(|(r, _)| r),
+            &config.token_env,
+            token_fallback,
+        );
+        // A row registers in this run unless it has already.
+        let registers = |prior: &Option<ResultRecord>| {
+            config.through == Through::Register
+                && prior
+                    .as_ref()
+                    .is_none_or(|p| p.status != Status::Registered)
+        };
+        let pin_uses = rows
+            .iter()
+            .filter(|(_, p)| registers(p))
+            .map(|(r, _)| (config.pin_env.as_str(), r));
+        let pins = VarTable::load(pin_uses, Pin::from_env, pin_fallback, "PINs");
+        let ((token_table, token_ids), (pin_table, pin_index)) = match (tokens, pins) {
+            (Ok(t), Ok(p)) => (t, p),
+            (t, p) => {
+                for e in t.err().into_iter().chain(p.err()).flatten() {
+                    print_error(&e);
+                }
+                return Ok(None);
+            }
+        };
+        let app_secret = match &config.app_secret_env {
+            Some(var) => Some(
+                AppSecret::from_env(var)
+                    .map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
+            ),
+            None => None,
+        };
+        let tokens = token_table
+            .names
+            .into_iter()
+            .zip(token_table.values)
+            .map(|(name, token)| (name, Credentials::new(token, app_secret.as_ref())))
+            .collect();
+        let mut pin_index = pin_index.into_iter();
+        let pin_ids = rows
+            .iter()
+            .map(|(_, p)| registers(p).then(|| pin_index.next().map(PinId)).flatten())
+            .collect();
+        Ok(Some(Secrets {
+            tokens,
+            token_ids,
+            pins: pin_table.values,
+            pin_ids,
+        }))
+    }
+}
+
+/// `--codes FILE`, read and matched to the rows before anything is sent.
+fn read_codes(
+    config: &Config,
+    rows: &[(ValidRow, Option<ResultRecord>)],
+) -> Result<Option<FileCodes>, Refused> {
+    let Some(path) = &config.codes else {
+        return Ok(None);
     };
-    let (table, ids) = match TokenTable::load(rows.iter(), &config.token_env, fallback) {
-        Ok(t) => t,
+    let candidates: Vec<Candidate<'_>> = rows
+        .iter()
+        .map(|(row, prior)| Candidate {
+            row,
+            phone_number_id: prior
+                .as_ref()
+                .map(|p| p.phone_number_id.as_str())
+                .filter(|id| !id.is_empty()),
+        })
+        .collect();
+    match FileCodes::read(path, &candidates) {
+        Ok(codes) => Ok(Some(codes)),
         Err(errors) => {
             for e in &errors {
-                print_error(e);
+                eprintln!("{e}");
             }
-            return Ok(None);
+            Err(Refused::msg(format!(
+                "{}: {} problem(s) in the codes file; nothing was sent",
+                path.display(),
+                errors.len()
+            )))
         }
-    };
-    let app_secret = match &config.app_secret_env {
-        Some(var) => Some(
-            AppSecret::from_env(var).map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
-        ),
-        None => None,
-    };
-    let table = table
-        .names
-        .into_iter()
-        .zip(table.tokens)
-        .map(|(name, token)| (name, Credentials::new(token, app_secret.as_ref())))
-        .collect();
-    Ok(Some(Tokens { table, ids }))
+    }
+}
+
+/// Where codes come from: the file, the terminal, the sandbox (`--sandbox`
+/// without either), or nowhere.
+fn code_source(config: &Config, file: Option<FileCodes>, target: &Target) -> Arc<dyn CodeSource> {
+    if let Some(codes) = file {
+        return Arc::new(codes);
+    }
+    if config.ask_codes {
+        return Arc::new(Prompt::start(std::io::BufReader::new(std::io::stdin())));
+    }
+    match &target.sandbox {
+        Some(s) => Arc::new(SandboxCodes(s.clone())),
+        None => Arc::new(NoCodes),
+    }
+}
+
+/// `run --sandbox`: the sandbox knows the codes it sent.
+struct SandboxCodes(Arc<Sandbox>);
+
+impl CodeSource for SandboxCodes {
+    fn known(&self, _row: &ValidRow, phone_number_id: &str) -> Option<Code> {
+        self.0
+            .code_for(phone_number_id)
+            .as_deref()
+            .and_then(Code::parse)
+    }
 }
 
 /// Where the run sends: Meta (or a sandbox elsewhere), or the in-process sandbox.
 struct Target {
     client: GraphClient,
-    sandbox: Option<Sandbox>,
+    sandbox: Option<Arc<Sandbox>>,
 }
 
 impl Target {
@@ -244,7 +383,7 @@ impl Target {
                     "waba-provision: sandbox: sending to the built-in fake Graph API at {}",
                     s.url()
                 );
-                (s.url(), Some(s))
+                (s.url(), Some(Arc::new(s)))
             }
             Endpoint::Graph(url) => (url.clone(), None),
         };
@@ -258,7 +397,9 @@ impl Target {
     }
 
     async fn stop(self) {
-        if let Some(s) = self.sandbox {
+        // The code source may still hold the sandbox; dropping the last
+        // handle stops it too.
+        if let Some(s) = self.sandbox.and_then(|s| Arc::try_unwrap(s).ok()) {
             s.shutdown().await;
         }
     }
@@ -267,25 +408,32 @@ impl Target {
 /// Run the jobs to their ends, recording each row in the session; Ctrl-C
 /// stops dispatching.
 async fn send(
-    jobs: Vec<crate::send::Job>,
+    jobs: Vec<Job>,
     target: &Target,
-    tokens: Vec<(String, Credentials)>,
+    secrets: Secrets,
+    codes: Arc<dyn CodeSource>,
+    rules: Rules,
     config: &Config,
     session: &mut Session,
-) -> Result<RunReport, Refused> {
-    let (names, creds): (Vec<String>, Vec<Credentials>) = tokens.into_iter().unzip();
+) -> RunReport {
+    let (names, creds): (Vec<String>, Vec<Credentials>) = secrets.tokens.into_iter().unzip();
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
-    let mut progress = crate::ui::progress::for_stderr(jobs.len());
-    let runner = Runner::new(
-        Arc::new(target.client.clone()),
+    let mut progress = crate::ui::progress::for_stderr(jobs.len(), config.ask_codes);
+    let runner = Runner {
+        api: Arc::new(target.client.clone()),
         creds,
-        names,
-        config.limits.clone(),
-        session,
-        progress.as_mut(),
-    );
-    Ok(runner.run(jobs, interrupt_rx).await)
+        token_names: names,
+        pins: secrets.pins,
+        codes,
+        rules,
+        limits: config.limits.clone(),
+        progress_every: Duration::from_millis(250),
+        seed: rand::random(),
+    };
+    runner
+        .run(jobs, session, progress.as_mut(), interrupt_rx)
+        .await
 }
 
 /// The summary (text, and JSON with `--summary-json`) and the outcome, both
@@ -294,17 +442,20 @@ fn conclude(config: &Config, report: &RunReport, closed: Closed, kept: usize) ->
     if let Err(e) = &closed.compaction {
         print_error(e);
     }
-    let counts = match &closed.lines {
-        Ok(lines) => StatusCounts::of(lines),
+    let (counts, reached) = match &closed.lines {
+        Ok(lines) => (
+            StatusCounts::of(lines),
+            lines.iter().all(|l| config.through.reached(l.status)) && !lines.is_empty(),
+        ),
         Err(e) => {
             print_error(&format!("cannot read back {}: {e}", closed.path.display()));
-            StatusCounts::default()
+            (StatusCounts::default(), false)
         }
     };
     let outcome =
         if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty() {
             Outcome::Aborted
-        } else if counts.rows > 0 && counts.created == counts.rows {
+        } else if reached {
             Outcome::Done
         } else {
             Outcome::Incomplete

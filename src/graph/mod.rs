@@ -48,6 +48,24 @@ impl<T> Reply<T> {
     }
 }
 
+/// What `GET /{phone_number_id}?fields=…` reports of a number (fields Meta
+/// did not send stay `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberState {
+    pub id: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+    /// `CONNECTED` once registered.
+    pub status: Option<String>,
+    /// `VERIFIED`, `NOT_VERIFIED`, `EXPIRED`.
+    pub code_verification_status: Option<String>,
+    pub name_status: Option<String>,
+    pub new_name_status: Option<String>,
+    pub quality_rating: Option<String>,
+    pub platform_type: Option<String>,
+    pub throughput_level: Option<String>,
+}
+
 /// One number from `GET /{waba_id}/phone_numbers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedNumber {

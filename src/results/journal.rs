@@ -1,6 +1,8 @@
-//! The in-flight journal (SPEC section 4, crash then `--resume`): `FILE.journal`
-//! beside the results, one line `send <row> <attempt> <unix_ms>` appended and handed
-//! to the OS *before* each POST goes out.
+//! The in-flight journal (SPEC sections 4 and 7, crash then `--resume`):
+//! `FILE.journal` beside the results, one line `send <row> <attempt> <unix_ms>
+//! <step>` appended and handed to the OS *before* each state-changing call (a
+//! create, request_code, verify_code or register) goes out. A line without its
+//! step (written by the first version) is a create.
 //!
 //! After a crash, a row with a journal line but no final results line may have been
 //! created at Meta without us hearing back: it is in doubt, and the runner reconciles
@@ -11,12 +13,13 @@
 
 use super::error::{ResultsError, io_at};
 use super::journal_path;
-use std::collections::HashSet;
+use crate::schema::Step;
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug)]
 pub struct Journal {
@@ -45,20 +48,20 @@ impl Journal {
         Ok(Journal { path, file })
     }
 
-    /// Record that these `(row, attempt)` pairs (attempt 1-based) are about to be
-    /// sent, one line each, in one write; returns once the lines are with the OS,
-    /// so a kill -9 right after keeps them.
-    pub fn record_sends(&mut self, sends: &[(u32, u32)]) -> Result<(), ResultsError> {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        let mut buf = String::with_capacity(sends.len() * 32);
-        for (row, attempt) in sends {
-            let _ = writeln!(buf, "send {row} {attempt} {ms}");
+    /// Record that these calls are about to be sent, one line each, in one
+    /// write; returns once the lines are with the OS, so a kill -9 right after
+    /// keeps them. Returns the time written (the calls' `register_calls` time).
+    pub fn record_sends(&mut self, sends: &[Sent]) -> Result<DateTime<Utc>, ResultsError> {
+        let now = Utc::now();
+        let ms = now.timestamp_millis();
+        let mut buf = String::with_capacity(sends.len() * 40);
+        for s in sends {
+            let _ = writeln!(buf, "send {} {} {ms} {}", s.row, s.attempt, s.step);
         }
         self.file
             .write_all(buf.as_bytes())
-            .map_err(io_at(&self.path))
+            .map_err(io_at(&self.path))?;
+        Ok(now)
     }
 
     /// fsync, alongside the results file's periodic sync.
@@ -70,30 +73,31 @@ impl Journal {
         &self.path
     }
 
-    /// Rows that an earlier run (maybe) sent, from its journal; empty when there is
-    /// none. Rows among them without a final result are in doubt. A torn last line is
-    /// ignored (its POST never went out); a broken line before it is `Corrupt`.
-    pub fn read_sent(results_path: &Path) -> Result<HashSet<u32>, ResultsError> {
+    /// What an earlier run (maybe) sent, per row and in order, from its
+    /// journal; empty when there is none. A call without a result after it is
+    /// in doubt. A torn last line is ignored (its call never went out); a broken
+    /// line before it is `Corrupt`.
+    pub fn read_sent(results_path: &Path) -> Result<HashMap<u32, Vec<Entry>>, ResultsError> {
         let path = journal_path(results_path);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
             Err(e) => return Err(ResultsError::io(&path, e)),
         };
-        let mut rows = HashSet::new();
+        let mut rows: HashMap<u32, Vec<Entry>> = HashMap::new();
         let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
         // After the last '\n' comes either nothing or a torn line: drop it.
         lines.pop();
         for (i, line) in lines.into_iter().enumerate() {
-            let row = parse_line(line).ok_or_else(|| ResultsError::Corrupt {
+            let (row, entry) = parse_line(line).ok_or_else(|| ResultsError::Corrupt {
                 path: path.clone(),
                 line: i as u64 + 1,
                 message: format!(
-                    "expected `send ROW ATTEMPT UNIX_MS`, found {:?} (this journal lists rows that may have reached Meta)",
+                    "expected `send ROW ATTEMPT UNIX_MS STEP`, found {:?} (this journal lists calls that may have reached Meta)",
                     String::from_utf8_lossy(&line[..line.len().min(80)])
                 ),
             })?;
-            rows.insert(row);
+            rows.entry(row).or_default().push(entry);
         }
         Ok(rows)
     }
@@ -127,22 +131,55 @@ fn complete_len(mut file: &File, len: u64) -> io::Result<u64> {
     Ok(0)
 }
 
-/// `send <row> <attempt> <unix_ms>` → row.
-fn parse_line(line: &[u8]) -> Option<u32> {
+/// A call about to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub row: u32,
+    pub step: Step,
+    /// 1-based attempt of this step.
+    pub attempt: u32,
+}
+
+/// One journal line read back: which step went out, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub step: Step,
+    pub at: DateTime<Utc>,
+}
+
+/// `send <row> <attempt> <unix_ms> [<step>]` → (row, entry).
+fn parse_line(line: &[u8]) -> Option<(u32, Entry)> {
     let line = std::str::from_utf8(line).ok()?;
     let mut parts = line.trim_end_matches('\r').split(' ');
     let (verb, row, attempt, ms) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let step = match parts.next() {
+        None => Step::Create,
+        Some(s) => Step::parse(s)?,
+    };
     if verb != "send" || parts.next().is_some() {
         return None;
     }
     attempt.parse::<u32>().ok()?;
-    ms.parse::<u128>().ok()?;
-    row.parse().ok()
+    let at = Utc.timestamp_millis_opt(ms.parse::<i64>().ok()?).single()?;
+    Some((row.parse().ok()?, Entry { step, at }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    fn sent(row: u32, attempt: u32) -> Sent {
+        Sent {
+            row,
+            step: Step::Create,
+            attempt,
+        }
+    }
+
+    fn rows(results: &Path) -> HashSet<u32> {
+        Journal::read_sent(results).unwrap().into_keys().collect()
+    }
 
     #[test]
     fn records_read_back_and_removed() {
@@ -151,26 +188,37 @@ mod tests {
         assert!(Journal::read_sent(&results).unwrap().is_empty());
         let mut j = Journal::open(&results).unwrap();
         assert_eq!(j.path(), dir.path().join("r.csv.journal"));
-        j.record_sends(&[(3, 1)]).unwrap();
-        j.record_sends(&[(9, 1)]).unwrap();
-        j.record_sends(&[(3, 2)]).unwrap();
+        j.record_sends(&[sent(3, 1)]).unwrap();
+        j.record_sends(&[sent(9, 1)]).unwrap();
+        let at = j
+            .record_sends(&[Sent {
+                row: 3,
+                step: Step::Register,
+                attempt: 1,
+            }])
+            .unwrap();
         j.sync().unwrap();
         // Read while still open: every line is with the OS already.
-        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([3, 9]));
+        let read = Journal::read_sent(&results).unwrap();
+        assert_eq!(
+            read.keys().copied().collect::<HashSet<_>>(),
+            HashSet::from([3, 9])
+        );
+        let steps: Vec<Step> = read[&3].iter().map(|e| e.step).collect();
+        assert_eq!(steps, [Step::Create, Step::Register]);
+        assert_eq!(read[&3][1].at.timestamp_millis(), at.timestamp_millis());
         let text = fs::read_to_string(j.path()).unwrap();
         let first = text.lines().next().unwrap();
         let parts: Vec<&str> = first.split(' ').collect();
         assert_eq!(&parts[..3], &["send", "3", "1"]);
         assert!(parts[3].parse::<u128>().unwrap() > 1_600_000_000_000);
+        assert_eq!(parts[4], "create");
         drop(j);
 
         // A second open appends rather than truncates.
         let mut j = Journal::open(&results).unwrap();
-        j.record_sends(&[(11, 1)]).unwrap();
-        assert_eq!(
-            Journal::read_sent(&results).unwrap(),
-            HashSet::from([3, 9, 11])
-        );
+        j.record_sends(&[sent(11, 1)]).unwrap();
+        assert_eq!(rows(&results), HashSet::from([3, 9, 11]));
 
         Journal::remove(&results).unwrap();
         assert!(!journal_path(&results).exists());
@@ -179,15 +227,23 @@ mod tests {
     }
 
     #[test]
+    fn a_first_version_line_is_a_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        fs::write(journal_path(&results), "send 1 1 1700000000000\n").unwrap();
+        let read = Journal::read_sent(&results).unwrap();
+        assert_eq!(read[&1][0].step, Step::Create);
+        assert_eq!(read[&1][0].at.timestamp_millis(), 1_700_000_000_000);
+    }
+
+    #[test]
     fn a_batch_of_sends_is_one_line_per_row() {
         let dir = tempfile::tempdir().unwrap();
         let results = dir.path().join("r.csv");
         let mut j = Journal::open(&results).unwrap();
-        j.record_sends(&[(4, 1), (5, 2), (6, 1)]).unwrap();
-        assert_eq!(
-            Journal::read_sent(&results).unwrap(),
-            HashSet::from([4, 5, 6])
-        );
+        j.record_sends(&[sent(4, 1), sent(5, 2), sent(6, 1)])
+            .unwrap();
+        assert_eq!(rows(&results), HashSet::from([4, 5, 6]));
         let text = fs::read_to_string(j.path()).unwrap();
         assert_eq!(text.lines().count(), 3);
         assert!(text.lines().nth(1).unwrap().starts_with("send 5 2 "));
@@ -199,18 +255,18 @@ mod tests {
         let results = dir.path().join("r.csv");
         fs::write(
             journal_path(&results),
-            "send 1 1 1700000000000\nsend 2 1 17",
+            "send 1 1 1700000000000 create\nsend 2 1 17",
         )
         .unwrap();
-        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1]));
+        assert_eq!(rows(&results), HashSet::from([1]));
         let mut j = Journal::open(&results).unwrap();
-        j.record_sends(&[(5, 1)]).unwrap();
+        j.record_sends(&[sent(5, 1)]).unwrap();
         let text = fs::read_to_string(journal_path(&results)).unwrap();
         assert!(
-            text.starts_with("send 1 1 1700000000000\nsend 5 1 "),
+            text.starts_with("send 1 1 1700000000000 create\nsend 5 1 "),
             "{text}"
         );
-        assert_eq!(Journal::read_sent(&results).unwrap(), HashSet::from([1, 5]));
+        assert_eq!(rows(&results), HashSet::from([1, 5]));
     }
 
     #[test]
@@ -238,15 +294,17 @@ mod tests {
     fn broken_middle_line_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let results = dir.path().join("r.csv");
-        fs::write(
-            journal_path(&results),
-            "send 1 1 1700000000000\nsend x 1 2\nsend 2 1 1700000000001\n",
-        )
-        .unwrap();
-        let err = Journal::read_sent(&results).unwrap_err();
-        assert!(
-            matches!(err, ResultsError::Corrupt { line: 2, .. }),
-            "{err:?}"
-        );
+        for middle in ["send x 1 2", "send 2 1 2 teleport"] {
+            fs::write(
+                journal_path(&results),
+                format!("send 1 1 1700000000000\n{middle}\nsend 2 1 1700000000001\n"),
+            )
+            .unwrap();
+            let err = Journal::read_sent(&results).unwrap_err();
+            assert!(
+                matches!(err, ResultsError::Corrupt { line: 2, .. }),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -32,7 +32,7 @@ mod session;
 mod writer;
 
 pub use error::ResultsError;
-pub use journal::Journal;
+pub use journal::{Entry as JournalEntry, Journal, Sent};
 pub use reader::{final_rows, latest_per_row, read_results};
 pub use record::RowResult;
 pub use session::{Closed, Past, Session};

@@ -6,7 +6,7 @@ use crate::graph::Failure;
 use crate::manifest::RawValue;
 use crate::schema::{ResultRecord, Status, Step};
 use crate::validate::{InvalidRow, RowId, ValidRow};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// How a row ends up in a run, beyond its manifest fields: what its results
 /// line says. Built by `send` (the rules), written here.
@@ -21,8 +21,12 @@ pub struct RowResult {
     /// More words for `error_message` (why reconciled, gave up, not sent...).
     pub note: Option<String>,
     /// Found on the WABA's phone number list (after a lost answer or an
-    /// "already exists") rather than created by an answer we saw.
+    /// "already exists"), or found done by reading the number, rather than
+    /// done by an answer we saw.
     pub reconciled: bool,
+    /// Every register call this tool sent on the number (the
+    /// `register_calls` column).
+    pub register_calls: Vec<DateTime<Utc>>,
     /// The row was never sent in this run (its token was refused or its WABA
     /// stopped before its turn): the error is another row's, so its HTTP
     /// status and trace id are not copied.
@@ -39,7 +43,18 @@ impl RowResult {
             failure: None,
             note: None,
             reconciled: false,
+            register_calls: Vec::new(),
             sent: true,
+        }
+    }
+
+    /// The number has reached `status` (`created` .. `registered`) at `step`.
+    pub fn progress(status: Status, step: Step, phone_number_id: Option<String>) -> Self {
+        RowResult {
+            status,
+            step,
+            phone_number_id,
+            ..RowResult::created(String::new())
         }
     }
 
@@ -52,6 +67,22 @@ impl RowResult {
             failure: Some(failure),
             note,
             reconciled: false,
+            register_calls: Vec::new(),
+            sent: true,
+        }
+    }
+
+    /// Failed without an error from Meta: the tool itself would not send the
+    /// call (e.g. the register guard); `reason` says why and what to do.
+    pub fn refused(step: Step, reason: String) -> Self {
+        RowResult {
+            status: Status::Failed,
+            step,
+            phone_number_id: None,
+            failure: None,
+            note: Some(reason),
+            reconciled: false,
+            register_calls: Vec::new(),
             sent: true,
         }
     }
@@ -73,6 +104,7 @@ impl RowResult {
             failure: last,
             note: Some(reason),
             reconciled: false,
+            register_calls: Vec::new(),
             sent: true,
         }
     }
@@ -168,6 +200,10 @@ impl ResultRecord {
                 }
                 rec
             }
+            (Status::Failed, None) => ResultRecord {
+                error_message: note.unwrap_or("").to_string(),
+                ..Self::from_valid(row, Status::Failed, attempts)
+            },
             (status, _) => {
                 let id = result.phone_number_id.as_deref().unwrap_or("");
                 ResultRecord {
@@ -176,6 +212,12 @@ impl ResultRecord {
                 }
             }
         };
+        rec.register_calls = result
+            .register_calls
+            .iter()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .collect::<Vec<_>>()
+            .join(" ");
         if rec.phone_number_id.is_empty()
             && let Some(id) = &result.phone_number_id
         {

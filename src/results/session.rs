@@ -7,11 +7,13 @@
 //! in doubt, and reads the file back — the file is the system of record, so
 //! the counts and the exit code come from it.
 
-use std::collections::{HashMap, HashSet};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Journal, OpenMode, Repair, ResultsError, ResultsFile, final_rows, latest_per_row};
+use super::journal::{Entry as JournalEntry, Sent};
+use super::{Journal, OpenMode, Repair, ResultsError, ResultsFile, latest_per_row};
 use crate::schema::ResultRecord;
 
 /// fsync the results file and the journal at most this often. Each line is
@@ -23,10 +25,10 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 /// What the results file already said when the session opened it.
 #[derive(Debug, Default)]
 pub struct Past {
-    /// Rows whose counting line is final: kept, never sent again.
-    pub finals: HashMap<u32, ResultRecord>,
-    /// Rows the journal says an earlier run sent, whatever the file says.
-    pub journal_sent: HashSet<u32>,
+    /// The line that counts for each row the file has (`--resume`).
+    pub lines: HashMap<u32, ResultRecord>,
+    /// The calls the journal says an earlier run sent, per row, in order.
+    pub journal: HashMap<u32, Vec<JournalEntry>>,
     /// The torn last line that was cut off, if any.
     pub repaired: Option<Repair>,
 }
@@ -49,15 +51,18 @@ pub struct Closed {
 impl Session {
     pub fn open(path: &Path, mode: OpenMode) -> Result<(Session, Past), ResultsError> {
         let (file, existing) = ResultsFile::open(path, mode)?;
-        let journal_sent = if mode == OpenMode::Resume {
+        let sent = if mode == OpenMode::Resume {
             Journal::read_sent(path)?
         } else {
-            HashSet::new()
+            HashMap::new()
         };
         let journal = Journal::open(path)?;
         let past = Past {
-            finals: final_rows(&existing),
-            journal_sent,
+            lines: latest_per_row(&existing)
+                .into_iter()
+                .map(|r| (r.row, r))
+                .collect(),
+            journal: sent,
             repaired: file.repaired().cloned(),
         };
         let session = Session {
@@ -83,8 +88,8 @@ impl Session {
         Ok(())
     }
 
-    /// `(row, attempt)` pairs about to be sent, in one journal write.
-    pub fn journal_sends(&mut self, sends: &[(u32, u32)]) -> Result<(), ResultsError> {
+    /// Calls about to be sent, in one journal write; the time written.
+    pub fn journal_sends(&mut self, sends: &[Sent]) -> Result<DateTime<Utc>, ResultsError> {
         self.journal.record_sends(sends)
     }
 

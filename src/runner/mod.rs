@@ -8,6 +8,7 @@
 //! results file and journal in production, a vector in tests) and progress to a
 //! [`ProgressSink`].
 
+pub mod codes;
 mod recorder;
 mod report;
 pub mod resume;
@@ -24,23 +25,48 @@ use tokio::time::Instant;
 
 use crate::graph::Reply;
 use crate::limits::Limits;
-use crate::results::RowResult;
+use crate::results::{RowResult, Sent};
 use crate::schedule::{Dispatch, Scheduler};
-use crate::send::{Api, CallOk, Effects, Fate, Job, Policy, Rules, Verdict, perform};
+use crate::secret::Pin;
+use crate::send::{Api, CallOk, Code, Effects, Fate, Job, Policy, Rules, Verdict, perform};
 use crate::validate::{ValidRow, WabaId};
 
-/// Where rows go as they finish, and where a send is announced before it goes
-/// out (the in-flight journal that lets `--resume` know what may have reached Meta).
+/// Where rows go as they progress and end, and where a call is announced
+/// before it goes out (the in-flight journal that lets `--resume` know what
+/// may have reached Meta).
 pub trait Recorder {
-    /// Creates about to go out (row, attempt), recorded together and durable
+    /// State-changing calls about to go out, recorded together and durable
     /// against a killed process before this returns.
-    fn about_to_send(&mut self, sends: &[(&ValidRow, u32)]) -> std::io::Result<()>;
-    fn finished(
-        &mut self,
-        row: &ValidRow,
-        attempts: u32,
-        result: &RowResult,
-    ) -> std::io::Result<()>;
+    fn about_to_send(&mut self, sends: &[Sent]) -> std::io::Result<()>;
+    /// A results line: a step done (the row goes on) or the row's end.
+    fn record(&mut self, row: &ValidRow, attempts: u32, result: &RowResult) -> std::io::Result<()>;
+}
+
+/// Where verification codes come from (SPEC 7): a `--codes` file, the person
+/// at the terminal (`--ask-codes`), the sandbox, or nowhere.
+pub trait CodeSource: Send + Sync + 'static {
+    /// A code known now, without asking anyone.
+    fn known(&self, row: &ValidRow, phone_number_id: &str) -> Option<Code>;
+    /// Whether [`CodeSource::ask`] asks a person.
+    fn can_ask(&self) -> bool {
+        false
+    }
+    /// Ask for the code (a prompt); `None` leaves the row waiting.
+    fn ask(
+        &self,
+        _row: Arc<ValidRow>,
+        _phone_number_id: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Code>> + Send>> {
+        Box::pin(std::future::ready(None))
+    }
+}
+
+/// No codes at all: rows that need one stay at `code_requested`.
+pub struct NoCodes;
+impl CodeSource for NoCodes {
+    fn known(&self, _: &ValidRow, _: &str) -> Option<Code> {
+        None
+    }
 }
 
 /// A moment of the run, for the progress display.
@@ -77,99 +103,89 @@ impl ProgressSink for NoProgress {
     fn finish(&mut self, _: &Snapshot) {}
 }
 
-pub struct Runner<'a, A: Api, R: Recorder> {
-    api: Arc<A>,
-    creds: Arc<Vec<A::Creds>>,
-    token_names: Vec<String>,
-    limits: Limits,
-    recorder: &'a mut R,
-    progress: &'a mut dyn ProgressSink,
+/// What a run sends with: the API, the tokens and PINs (by index, as the jobs
+/// refer to them), where codes come from, the rules and the limits.
+pub struct Runner<A: Api> {
+    pub api: Arc<A>,
+    /// `creds[TokenId]`.
+    pub creds: Vec<A::Creds>,
+    /// `token_names[TokenId]`: the variables, for messages.
+    pub token_names: Vec<String>,
+    /// `pins[PinId]`.
+    pub pins: Vec<Pin>,
+    pub codes: Arc<dyn CodeSource>,
+    pub rules: Rules,
+    pub limits: Limits,
     /// How often the progress sink is fed.
     pub progress_every: Duration,
     /// Seed for the backoff jitter (fixed in tests).
     pub seed: u64,
 }
 
-impl<'a, A: Api, R: Recorder> Runner<'a, A, R> {
-    pub fn new(
-        api: Arc<A>,
-        creds: Vec<A::Creds>,
-        token_names: Vec<String>,
-        limits: Limits,
-        recorder: &'a mut R,
-        progress: &'a mut dyn ProgressSink,
-    ) -> Self {
-        Runner {
-            api,
-            creds: Arc::new(creds),
-            token_names,
-            limits,
-            recorder,
-            progress,
-            progress_every: Duration::from_millis(250),
-            seed: rand::random(),
-        }
-    }
-
-    /// Run every job to its end. `interrupt` turning true stops dispatching:
-    /// requests in flight finish, queued rows are skipped.
-    pub async fn run(self, jobs: Vec<Job>, mut interrupt: watch::Receiver<bool>) -> RunReport {
-        let Runner {
-            api,
-            creds,
-            token_names,
-            limits,
-            recorder,
-            progress,
-            progress_every,
-            seed,
-        } = self;
+impl<A: Api> Runner<A> {
+    /// Run every job to its end in this run, recording each row's progress
+    /// and end. `interrupt` turning true stops dispatching: requests in flight
+    /// finish, queued rows are skipped.
+    pub async fn run<R: Recorder>(
+        self,
+        jobs: Vec<Job>,
+        recorder: &mut R,
+        progress: &mut dyn ProgressSink,
+        mut interrupt: watch::Receiver<bool>,
+    ) -> RunReport {
         let start = Instant::now();
         let mut report = RunReport::new(jobs.len());
         let tokens_used = jobs.iter().map(|j| j.token).collect();
+        let creds = Arc::new(self.creds);
+        let pins = Arc::new(self.pins);
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<CallOk>)>();
+        let (code_tx, mut code_rx) = mpsc::unbounded_channel::<(u64, Option<Code>)>();
         let mut state = Loop {
-            sched: Scheduler::new(&limits),
-            policy: Policy::new(
-                Rules::new(limits.max_attempts),
-                token_names,
-                tokens_used,
-                seed,
-            ),
+            sched: Scheduler::new(&self.limits),
+            policy: Policy::new(self.rules, self.token_names, tokens_used, self.seed),
             sink: Sink {
                 recorder,
                 report: &mut report,
             },
+            codes: self.codes,
+            code_tx,
+            asking: Vec::new(),
+            next_ticket: 0,
             stopping: None,
         };
         for job in jobs {
-            state.sched.push(&job.row.waba_id.clone(), job, None);
+            state.enter(job);
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<CallOk>)>();
         let mut next_progress = start;
+        let api = self.api;
 
         loop {
             let wake = state.dispatch(|job| {
-                let (api, creds, tx) = (api.clone(), creds.clone(), tx.clone());
+                let (api, creds, pins, tx) = (api.clone(), creds.clone(), pins.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let reply = perform(&*api, &creds[job.token.0], &job).await;
+                    let pin = job.pin.and_then(|p| pins.get(p.0));
+                    let reply = perform(&*api, &creds[job.token.0], pin, &job).await;
                     let _ = tx.send((job, reply));
                 });
             });
-            if state.sched.in_flight() == 0 && state.sched.queued() == 0 {
+            if state.sched.in_flight() == 0 && state.sched.queued() == 0 && state.asking.is_empty()
+            {
                 break;
             }
             let now = Instant::now();
             if now >= next_progress {
                 progress.update(&snapshot(state.sink.report, &state.sched, start, now));
-                next_progress = now + progress_every;
+                next_progress = now + self.progress_every;
             }
             let sleep_until = wake.map_or(next_progress, |w| w.min(next_progress));
             tokio::select! {
                 Some((job, reply)) = rx.recv() => state.on_reply(job, reply),
+                Some((ticket, code)) = code_rx.recv() => state.on_code(ticket, code),
                 changed = interrupt.changed(), if state.stopping.is_none() => {
                     if changed.is_err() || *interrupt.borrow() {
                         state.stopping = Some("not attempted: the run was interrupted".into());
                         state.sink.report.interrupted = true;
+                        state.stop_asking();
                     }
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {}
@@ -192,40 +208,60 @@ struct Loop<'r, R: Recorder> {
     sched: Scheduler<Job>,
     policy: Policy,
     sink: Sink<'r, R>,
+    codes: Arc<dyn CodeSource>,
+    code_tx: mpsc::UnboundedSender<(u64, Option<Code>)>,
+    /// Rows waiting for a person to give their code, by ticket.
+    asking: Vec<(u64, Job, RowResult)>,
+    next_ticket: u64,
     /// Set on Ctrl-C or when the journal cannot be written: nothing more is sent.
     stopping: Option<String>,
 }
 
 impl<R: Recorder> Loop<'_, R> {
+    /// A job at the start of the run: queued, or (verify_code first) off to
+    /// find its code.
+    fn enter(&mut self, job: Job) {
+        if job.call == crate::send::Call::VerifyCode && job.code.is_none() {
+            let line = waiting_line(&job);
+            self.need_code(job, line, false);
+        } else {
+            self.sched.push(&job.row.waba_id.clone(), job, None);
+        }
+    }
+
     /// Send all that may go now, journalling its state-changing calls in one
     /// write before any of them leaves. Returns when to look again (`None`: on
     /// an answer).
     fn dispatch(&mut self, mut send: impl FnMut(Job)) -> Option<Instant> {
         let mut batch: Vec<Job> = Vec::new();
+        let now_utc = chrono::Utc::now();
         let wake = loop {
             if self.stopping.is_some() {
                 break None;
             }
             match self.sched.next(Instant::now()) {
                 Dispatch::Go(mut job) => {
-                    job.dispatched();
+                    job.dispatched(now_utc);
                     batch.push(job);
                 }
                 Dispatch::WaitUntil(at) => break Some(at),
                 Dispatch::WaitForCompletion | Dispatch::Empty => break None,
             }
         };
-        let sends: Vec<(&ValidRow, u32)> = batch
+        let sends: Vec<Sent> = batch
             .iter()
             .filter(|j| j.call.changes_state())
-            .map(|j| (&*j.row, j.attempts))
+            .map(|j| Sent {
+                row: j.row.id.row,
+                step: j.step(),
+                attempt: j.attempts,
+            })
             .collect();
         let journaled = if sends.is_empty() {
             Ok(())
         } else {
             self.sink.recorder.about_to_send(&sends)
         };
-        drop(sends);
         match journaled {
             Ok(()) => {
                 for job in batch {
@@ -246,8 +282,7 @@ impl<R: Recorder> Loop<'_, R> {
         }
         if let Some(reason) = &self.stopping {
             for job in self.sched.drain_where(|_, _| true) {
-                let result =
-                    RowResult::skipped(job.step(), reason.clone(), job.last_failure.clone());
+                let result = skipped(&job, reason.clone());
                 self.sink.finish(&job, result);
             }
         }
@@ -265,6 +300,60 @@ impl<R: Recorder> Loop<'_, R> {
                 let at = (delay > Duration::ZERO).then(|| Instant::now() + delay);
                 self.requeue(job, at);
             }
+            Fate::Progress { job, line } => {
+                self.sink.progress(&job, &line);
+                self.requeue(job, None);
+            }
+            Fate::NeedCode { job, line } => self.need_code(job, line, true),
+        }
+    }
+
+    /// verify_code is next: with the code (known, or asked for), queued; else
+    /// the row ends waiting at `code_requested`. `recorded`: whether `line`
+    /// (its progress) still has to be written first.
+    fn need_code(&mut self, mut job: Job, line: RowResult, record: bool) {
+        if record {
+            self.sink.progress(&job, &line);
+        }
+        let id = job.progress.phone_number_id.clone().unwrap_or_default();
+        if job.code.is_none() {
+            job.code = self.codes.known(&job.row, &id);
+        }
+        if job.code.is_some() {
+            self.requeue(job, None);
+        } else if self.codes.can_ask() && self.stopping.is_none() {
+            let ticket = self.next_ticket;
+            self.next_ticket += 1;
+            let (ask, tx) = (self.codes.ask(job.row.clone(), id), self.code_tx.clone());
+            tokio::spawn(async move {
+                let _ = tx.send((ticket, ask.await));
+            });
+            self.asking.push((ticket, job, line));
+        } else {
+            let end = waiting(line);
+            self.sink.finish(&job, end);
+        }
+    }
+
+    /// A person answered the prompt for a row's code (or left it empty).
+    fn on_code(&mut self, ticket: u64, code: Option<Code>) {
+        let Some(i) = self.asking.iter().position(|(t, ..)| *t == ticket) else {
+            return; // the row was already ended (Ctrl-C)
+        };
+        let (_, mut job, line) = self.asking.swap_remove(i);
+        match code {
+            Some(code) if self.stopping.is_none() => {
+                job.code = Some(code);
+                self.requeue(job, None);
+            }
+            _ => self.sink.finish(&job, waiting(line)),
+        }
+    }
+
+    /// Ctrl-C: rows waiting for a code end where they are.
+    fn stop_asking(&mut self) {
+        for (_, job, line) in std::mem::take(&mut self.asking) {
+            self.sink.finish(&job, waiting(line));
         }
     }
 
@@ -296,15 +385,46 @@ impl<R: Recorder> Loop<'_, R> {
         }
     }
 
-    /// Back in the queue, unless the run is stopping (then it is skipped).
+    /// Back in the queue, unless it is blocked meanwhile (it ends, not sent)
+    /// or the run is stopping (it is skipped).
     fn requeue(&mut self, job: Job, at: Option<Instant>) {
-        if let Some(reason) = self.stopping.clone() {
-            let result = RowResult::skipped(job.step(), reason, job.last_failure.clone());
+        if let Some(result) = self.policy.blocked(&job) {
+            self.sink.finish(&job, result);
+        } else if let Some(reason) = self.stopping.clone() {
+            let result = skipped(&job, reason);
             self.sink.finish(&job, result);
         } else {
             self.sched.push(&job.row.waba_id.clone(), job, at);
         }
     }
+}
+
+/// A row not sent any more (interrupted, aborted): skipped at its step, with
+/// what it already reached and its last error.
+fn skipped(job: &Job, reason: String) -> RowResult {
+    job.ended(RowResult::skipped(
+        job.step(),
+        reason,
+        job.last_failure.clone(),
+    ))
+}
+
+/// The progress line of a row that will verify its code next.
+fn waiting_line(job: &Job) -> RowResult {
+    job.ended(RowResult::progress(
+        crate::schema::Status::CodeRequested,
+        crate::schema::Step::RequestCode,
+        job.progress.phone_number_id.clone(),
+    ))
+}
+
+/// A row that ends waiting for its code.
+fn waiting(mut line: RowResult) -> RowResult {
+    line.note = Some(
+        "waiting for its verification code: give it with --codes FILE (or --ask-codes), then run `waba-provision retry`"
+            .into(),
+    );
+    line
 }
 
 /// The recorder plus the counts; a row ends through here exactly once.
@@ -316,7 +436,16 @@ struct Sink<'r, R: Recorder> {
 impl<R: Recorder> Sink<'_, R> {
     fn finish(&mut self, job: &Job, result: RowResult) {
         self.report.count(&result, job.attempts);
-        if let Err(e) = self.recorder.finished(&job.row, job.attempts, &result) {
+        self.write(job, &result);
+    }
+
+    /// A step done: its line, so a crash cannot lose it; not an end.
+    fn progress(&mut self, job: &Job, line: &RowResult) {
+        self.write(job, line);
+    }
+
+    fn write(&mut self, job: &Job, result: &RowResult) {
+        if let Err(e) = self.recorder.record(&job.row, job.attempts, result) {
             self.report
                 .write_errors
                 .push(format!("row {}: {e}", job.row.id.row));

@@ -7,20 +7,18 @@
 use std::io;
 
 use super::Recorder;
-use crate::results::{RowResult, Session};
+use crate::results::{RowResult, Sent, Session};
 use crate::schema::ResultRecord;
 use crate::validate::ValidRow;
 
 impl Recorder for Session {
-    fn about_to_send(&mut self, sends: &[(&ValidRow, u32)]) -> io::Result<()> {
-        let rows: Vec<(u32, u32)> = sends
-            .iter()
-            .map(|(row, attempt)| (row.id.row, *attempt))
-            .collect();
-        self.journal_sends(&rows).map_err(io::Error::other)
+    fn about_to_send(&mut self, sends: &[Sent]) -> io::Result<()> {
+        self.journal_sends(sends)
+            .map(drop)
+            .map_err(io::Error::other)
     }
 
-    fn finished(&mut self, row: &ValidRow, attempts: u32, result: &RowResult) -> io::Result<()> {
+    fn record(&mut self, row: &ValidRow, attempts: u32, result: &RowResult) -> io::Result<()> {
         self.write(&ResultRecord::of(row, attempts, result))
             .map_err(io::Error::other)
     }

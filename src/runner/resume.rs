@@ -1,13 +1,22 @@
-//! What a run has left to do, given what its results file already says
-//! (`--resume`) and what its journal says may have been sent.
+//! What a run has left to do, per row (SPEC sections 3, 4, 7): from the line
+//! the results file being resumed has for it (`--resume`), else the line of
+//! the results file being retried (`retry`), else from scratch; and from the
+//! journal, which says what may have reached Meta since the line.
 //!
-//! A row final in the file is kept and never sent again; a row the journal says
-//! was sent but that has no final line is in doubt: looked up before it is sent.
+//! A row final in the file being resumed is kept (never sent again); a row
+//! that has reached `--through` (or can go no further) in the file being
+//! retried is copied unchanged; a call the journal says went out without a
+//! line after it is in doubt: settled by a lookup before anything is re-sent
+//! (a request_code, which cannot be looked up, counts as done).
 
 use std::sync::Arc;
 
-use crate::results::Past;
-use crate::send::{Job, TokenId};
+use super::CodeSource;
+use crate::results::{JournalEntry, Past};
+use crate::schema::{ResultRecord, Status, Step};
+use crate::send::{
+    Call, Job, PinId, Progress, ReadWhy, ReconcileWhy, Rules, TokenId, initial_call,
+};
 use crate::validate::ValidRow;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,94 +34,335 @@ fn key(waba: &str, cc: &str, national: &str) -> String {
     format!("WABA {waba} +{cc} {national}")
 }
 
-/// What a run still has to do.
+/// A row about to enter the run.
 #[derive(Debug)]
-pub struct Start {
-    pub jobs: Vec<Job>,
-    /// Rows already final in the results file: neither sent nor written again.
-    pub kept: usize,
+pub struct Row {
+    pub row: ValidRow,
+    /// Its line in the results file being retried.
+    pub prior: Option<ResultRecord>,
+    pub token: TokenId,
+    pub pin: Option<PinId>,
 }
 
-/// One job per row left to do, `tokens[i]` being row `i`'s token. A row final
-/// in the file is kept; a row the journal says went out, with no final line,
-/// is looked up before it is sent again; the rest start afresh. A results file
-/// written for another manifest is refused.
-pub fn start(rows: Vec<ValidRow>, tokens: Vec<TokenId>, past: &Past) -> Result<Start, Mismatch> {
-    let mut out = Start {
-        jobs: Vec::with_capacity(rows.len()),
-        kept: 0,
-    };
-    for (row, token) in rows.into_iter().zip(tokens) {
-        if let Some(rec) = past.finals.get(&row.id.row) {
-            let ours = key(row.waba_id.as_str(), row.phone.cc(), row.phone.national());
-            let theirs = key(&rec.waba_id, &rec.cc, &rec.phone_number);
-            if ours != theirs {
-                return Err(Mismatch {
-                    row: row.id.row,
-                    theirs,
-                    ours,
-                });
+/// What a run still has to do.
+#[derive(Debug, Default)]
+pub struct Start {
+    pub jobs: Vec<Job>,
+    /// Rows already final in the results file being resumed: neither sent nor
+    /// written again.
+    pub kept: usize,
+    /// Lines of the file being retried for rows with nothing to do: written
+    /// unchanged.
+    pub copy: Vec<ResultRecord>,
+}
+
+/// Whether a line of the file being resumed ends the row for this run.
+fn is_final(line: &ResultRecord, rules: &Rules) -> bool {
+    match line.status {
+        Status::Failed | Status::Invalid => true,
+        Status::Skipped => false,
+        s => rules.through.reached(s),
+    }
+}
+
+/// The order of the steps, to tell which journal lines came after a line.
+fn rank(step: Step) -> u8 {
+    match step {
+        Step::Create => 0,
+        Step::RequestCode => 1,
+        Step::VerifyCode => 2,
+        Step::Register => 3,
+    }
+}
+
+/// The step that got a row to its progress status (`None`: not created).
+fn done_step(status: Option<Status>) -> Option<Step> {
+    Some(match status? {
+        Status::CodeRequested => Step::RequestCode,
+        Status::Verified => Step::VerifyCode,
+        Status::Registered => Step::Register,
+        _ => Step::Create,
+    })
+}
+
+/// Calls the journal says went out after the row's progress: the register
+/// calls join its history; the latest step beyond its progress is in doubt.
+fn in_doubt(progress: &mut Progress, journal: Option<&Vec<JournalEntry>>) -> Option<Step> {
+    let journal = journal?;
+    let done = done_step(progress.status).map(rank);
+    let mut doubt = None;
+    for entry in journal {
+        if entry.step == Step::Register {
+            let second = entry.at.timestamp();
+            if !progress
+                .register_calls
+                .iter()
+                .any(|t| t.timestamp() == second)
+            {
+                progress.register_calls.push(entry.at);
             }
-            out.kept += 1;
-        } else if past.journal_sent.contains(&row.id.row) {
-            out.jobs.push(Job::resumed(Arc::new(row), token));
-        } else {
-            out.jobs.push(Job::new(Arc::new(row), token));
+        }
+        if done.is_none_or(|d| rank(entry.step) > d) {
+            doubt = Some(entry.step);
+        }
+    }
+    progress.register_calls.sort();
+    doubt
+}
+
+/// The call that settles a step in doubt (or goes past it).
+fn settle(step: Step, progress: &mut Progress) -> Option<Call> {
+    match step {
+        Step::Create => Some(Call::ListNumbers {
+            after: None,
+            why: ReconcileWhy::Resumed,
+        }),
+        // Cannot be read back: the code was probably sent.
+        Step::RequestCode => {
+            progress.status = Some(Status::CodeRequested);
+            None
+        }
+        Step::VerifyCode | Step::Register => Some(Call::ReadNumber(ReadWhy::InDoubt(step, None))),
+    }
+}
+
+/// One job per row left to do. A results file written for another manifest
+/// is refused.
+pub fn start(
+    rows: Vec<Row>,
+    past: &Past,
+    rules: &Rules,
+    codes: &dyn CodeSource,
+) -> Result<Start, Mismatch> {
+    let mut out = Start::default();
+    for Row {
+        row,
+        prior,
+        token,
+        pin,
+    } in rows
+    {
+        let here = past.lines.get(&row.id.row);
+        if let Some(line) = here {
+            check_identity(&row, line)?;
+            if is_final(line, rules) {
+                out.kept += 1;
+                continue;
+            }
+        }
+        let from = here.or(prior.as_ref());
+        let mut progress = from.map(Progress::of_line).unwrap_or_default();
+        let doubt = in_doubt(&mut progress, past.journal.get(&row.id.row));
+        let call = match doubt.and_then(|step| settle(step, &mut progress)) {
+            Some(call) => Some(call),
+            None => initial_call(&row, &mut progress, rules),
+        };
+        let waits_for_code = call == Some(Call::VerifyCode) && !codes.can_ask() && {
+            let id = progress.phone_number_id.as_deref().unwrap_or("");
+            codes.known(&row, id).is_none()
+        };
+        match (call, prior) {
+            // Nothing to do for a row of the file being retried: copied as it was.
+            (None, Some(prior)) if here.is_none() => out.copy.push(prior),
+            (_, Some(prior)) if waits_for_code && here.is_none() => out.copy.push(prior),
+            (None, _) => out.kept += 1,
+            (Some(call), _) => {
+                let mut job = Job::new(Arc::new(row), token, call, progress);
+                job.pin = pin;
+                out.jobs.push(job);
+            }
         }
     }
     Ok(out)
+}
+
+/// The line in the file being resumed must be about the same number.
+fn check_identity(row: &ValidRow, line: &ResultRecord) -> Result<(), Mismatch> {
+    let ours = key(row.waba_id.as_str(), row.phone.cc(), row.phone.national());
+    let theirs = key(&line.waba_id, &line.cc, &line.phone_number);
+    if ours == theirs {
+        Ok(())
+    } else {
+        Err(Mismatch {
+            row: row.id.row,
+            theirs,
+            ours,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::results::RowResult;
-    use crate::schema::ResultRecord;
-    use crate::send::Call;
-    use std::collections::{HashMap, HashSet};
+    use crate::send::Through;
+    use chrono::{TimeZone, Utc};
+    use std::collections::HashMap;
 
-    fn row(n: u32, national: &str) -> ValidRow {
-        ValidRow::fixture(n, national)
+    struct Codes(bool);
+    impl CodeSource for Codes {
+        fn known(&self, _: &ValidRow, _: &str) -> Option<crate::send::Code> {
+            self.0.then(|| crate::send::Code::parse("123456").unwrap())
+        }
     }
 
-    fn rec(n: u32, national: &str) -> ResultRecord {
-        ResultRecord::of(&row(n, national), 1, &RowResult::created("9".into()))
+    fn row(n: u32) -> ValidRow {
+        ValidRow::fixture(n, &format!("77009000{n:02}"))
     }
 
-    fn past(finals: HashMap<u32, ResultRecord>, sent: HashSet<u32>) -> Past {
+    fn line(n: u32, status: Status, step: Step) -> ResultRecord {
+        let mut r = RowResult::progress(status, step, Some(format!("9{n}")));
+        if status == Status::Failed {
+            r.failure = None;
+        }
+        ResultRecord::of(&row(n), 1, &r)
+    }
+
+    fn rows(n: u32, prior: Option<ResultRecord>) -> Vec<Row> {
+        vec![Row {
+            row: row(n),
+            prior,
+            token: TokenId(0),
+            pin: None,
+        }]
+    }
+
+    fn rules(through: Through) -> Rules {
+        Rules {
+            through,
+            ..Rules::new(5)
+        }
+    }
+
+    fn past(lines: Vec<ResultRecord>, journal: Vec<(u32, Step)>) -> Past {
+        let mut j: HashMap<u32, Vec<JournalEntry>> = HashMap::new();
+        for (i, (row, step)) in journal.into_iter().enumerate() {
+            let at = Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap();
+            j.entry(row).or_default().push(JournalEntry { step, at });
+        }
         Past {
-            finals,
-            journal_sent: sent,
+            lines: lines.into_iter().map(|l| (l.row, l)).collect(),
+            journal: j,
             repaired: None,
         }
     }
 
+    fn go(rows: Vec<Row>, past: &Past, through: Through, codes: bool) -> Start {
+        start(rows, past, &rules(through), &Codes(codes)).unwrap()
+    }
+
     #[test]
-    fn final_rows_kept_journal_rows_in_doubt_rest_sent() {
-        let rows = vec![
-            row(1, "7700900001"),
-            row(2, "7700900002"),
-            row(3, "7700900003"),
-        ];
-        let p = past(
-            HashMap::from([(1, rec(1, "7700900001"))]),
-            HashSet::from([1, 2]),
+    fn a_fresh_row_is_created() {
+        let s = go(rows(1, None), &Past::default(), Through::Register, false);
+        assert_eq!(s.jobs[0].call, Call::Create);
+    }
+
+    #[test]
+    fn a_final_line_is_kept_and_an_unfinished_one_goes_on() {
+        let created = line(1, Status::Created, Step::Create);
+        let p = past(vec![created.clone()], vec![]);
+        let s = go(rows(1, None), &p, Through::Create, false);
+        assert_eq!((s.kept, s.jobs.len()), (1, 0));
+        let s = go(rows(1, None), &p, Through::Register, false);
+        assert_eq!(s.jobs[0].call, Call::RequestCode);
+        assert_eq!(s.jobs[0].progress.phone_number_id.as_deref(), Some("91"));
+        let failed = line(1, Status::Failed, Step::Register);
+        let s = go(
+            rows(1, None),
+            &past(vec![failed], vec![]),
+            Through::Register,
+            false,
         );
-        let s = start(rows, vec![TokenId(0); 3], &p).unwrap();
-        assert_eq!(s.kept, 1);
-        let calls: Vec<(u32, bool)> = s
-            .jobs
-            .iter()
-            .map(|j| (j.row.id.row, matches!(j.call, Call::ListNumbers { .. })))
-            .collect();
-        assert_eq!(calls, [(2, true), (3, false)]);
+        assert_eq!(
+            s.kept, 1,
+            "a failed row is final for --resume (retry takes it)"
+        );
+    }
+
+    #[test]
+    fn journal_calls_after_the_line_are_in_doubt() {
+        // A create sent, no line: looked up on the list.
+        let s = go(
+            rows(1, None),
+            &past(vec![], vec![(1, Step::Create)]),
+            Through::Create,
+            false,
+        );
+        assert!(matches!(s.jobs[0].call, Call::ListNumbers { .. }));
+        // A register sent after `verified`: the number is read first, and the
+        // call counts in its history.
+        let verified = line(1, Status::Verified, Step::VerifyCode);
+        let p = past(
+            vec![verified],
+            vec![
+                (1, Step::Create),
+                (1, Step::RequestCode),
+                (1, Step::Register),
+            ],
+        );
+        let s = go(rows(1, None), &p, Through::Register, false);
+        assert_eq!(
+            s.jobs[0].call,
+            Call::ReadNumber(ReadWhy::InDoubt(Step::Register, None))
+        );
+        assert_eq!(s.jobs[0].progress.register_calls.len(), 1);
+        // A request_code sent after `created` counts as done: the code is awaited.
+        let created = line(1, Status::Created, Step::Create);
+        let p = past(vec![created], vec![(1, Step::RequestCode)]);
+        let s = go(rows(1, None), &p, Through::Register, true);
+        assert_eq!(s.jobs[0].call, Call::VerifyCode);
+        assert_eq!(s.jobs[0].progress.status, Some(Status::CodeRequested));
+    }
+
+    #[test]
+    fn retry_copies_rows_with_nothing_to_do() {
+        let registered = line(1, Status::Registered, Step::Register);
+        let s = go(
+            rows(1, Some(registered.clone())),
+            &Past::default(),
+            Through::Register,
+            false,
+        );
+        assert_eq!(s.copy, vec![registered]);
+        // Waiting for a code that nobody can give: copied, not requested again.
+        let waiting = line(2, Status::CodeRequested, Step::RequestCode);
+        let s = go(
+            rows(2, Some(waiting.clone())),
+            &Past::default(),
+            Through::Register,
+            false,
+        );
+        assert_eq!(s.copy, vec![waiting.clone()]);
+        // With a code for it: verified.
+        let s = go(
+            rows(2, Some(waiting)),
+            &Past::default(),
+            Through::Register,
+            true,
+        );
+        assert_eq!(s.jobs[0].call, Call::VerifyCode);
+        // Failed at register: registers again.
+        let failed = line(3, Status::Failed, Step::Register);
+        let s = go(
+            rows(3, Some(failed)),
+            &Past::default(),
+            Through::Register,
+            false,
+        );
+        assert_eq!(s.jobs[0].call, Call::Register);
     }
 
     #[test]
     fn a_foreign_results_file_is_refused() {
-        let rows = vec![row(1, "7700900001")];
-        let p = past(HashMap::from([(1, rec(1, "7700900999"))]), HashSet::new());
-        let err = start(rows, vec![TokenId(0)], &p).unwrap_err();
+        let mut other = line(1, Status::Created, Step::Create);
+        other.phone_number = "7700900999".into();
+        let err = start(
+            rows(1, None),
+            &past(vec![other], vec![]),
+            &rules(Through::Create),
+            &Codes(false),
+        )
+        .unwrap_err();
         assert_eq!(err.row, 1);
     }
 }

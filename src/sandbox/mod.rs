@@ -99,6 +99,11 @@ impl Sandbox {
         lock(&self.state).requests()
     }
 
+    /// The verification code last sent to a number, if any.
+    pub fn code_for(&self, _phone_number_id: &str) -> Option<String> {
+        None
+    }
+
     /// Forget numbers, log and budget windows (ids are never reused).
     pub fn reset(&self) {
         lock(&self.state).reset();

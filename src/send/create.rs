@@ -6,14 +6,14 @@ use rand::Rng;
 use std::time::Duration;
 
 use super::policy::Rules;
-use super::{Call, Fate, Job, ReconcileWhy};
+use super::{Call, Fate, Job, ReconcileWhy, steps};
 use crate::graph::{ErrorClass, Failure, GraphError, ListPage};
 use crate::results::RowResult;
-use crate::schema::Step;
+use crate::schema::{Status, Step};
 
 /// The create answered with the new id.
-pub(super) fn created(job: Job, id: String) -> Fate {
-    Fate::done(job, RowResult::created(id))
+pub(super) fn created(job: Job, id: String, rules: &Rules) -> Fate {
+    steps::advance(job, Status::Created, Some(id), None, false, rules)
 }
 
 /// One page of the WABA's phone numbers, read to settle a row in doubt.
@@ -27,12 +27,8 @@ pub(super) fn on_page(mut job: Job, page: ListPage, rules: &Rules, rng: &mut imp
             "reconciled: found on the WABA's phone number list ({})",
             why.cause()
         );
-        let result = RowResult {
-            note: Some(note),
-            reconciled: true,
-            ..RowResult::created(found.id.clone())
-        };
-        return Fate::done(job, result);
+        let id = found.id.clone();
+        return steps::advance(job, Status::Created, Some(id), Some(note), true, rules);
     }
     match (page.after, why.clone()) {
         (Some(after), why) => {

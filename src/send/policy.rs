@@ -12,15 +12,21 @@ use std::time::Duration;
 use super::backoff::Backoff;
 use super::blocks::Blocks;
 use super::create::{self, Route};
+use super::steps::Through;
 use super::throttle::{from_hints, requested_wait};
-use super::{Call, CallOk, Job, TokenId};
+use super::{Call, CallOk, Job, TokenId, read, register, request_code, verify_code};
 use crate::graph::{ErrorClass, Failure, Hints, Reply, classify};
 use crate::results::RowResult;
-use crate::schema::Step;
 
 /// The knobs of the rules.
 #[derive(Debug, Clone)]
 pub struct Rules {
+    /// How far each row goes (`--through`).
+    pub through: Through,
+    /// `retry --through request-code`: rows at `code_requested` get a new code.
+    pub rerequest_codes: bool,
+    /// Register calls a number may have had in 72 hours before another is sent.
+    pub max_register_calls: u32,
     pub max_attempts: u32,
     pub backoff: Backoff,
     /// Throttled answers a row may meet before it is given up.
@@ -34,6 +40,9 @@ pub struct Rules {
 impl Rules {
     pub fn new(max_attempts: u32) -> Self {
         Rules {
+            through: Through::Create,
+            rerequest_codes: false,
+            max_register_calls: 8,
             max_attempts,
             backoff: Backoff::default(),
             max_throttles: 20,
@@ -48,6 +57,13 @@ impl Rules {
 pub enum Fate {
     /// Make the job's (possibly new) call again, no earlier than `delay` from now.
     Again { job: Job, delay: Duration },
+    /// A step is done: record `line` (so a crash cannot lose it), then make
+    /// the job's next call.
+    Progress { job: Job, line: RowResult },
+    /// verify_code is next and needs the row's code: record `line`, then
+    /// find the code (a `--codes` file, a prompt, the sandbox); without one
+    /// the row ends as `line` says (`code_requested`).
+    NeedCode { job: Job, line: RowResult },
     /// The row is done in this run: record `result`.
     Done { job: Job, result: RowResult },
 }
@@ -57,6 +73,7 @@ impl Fate {
         Fate::Again { job, delay }
     }
     pub(super) fn done(job: Job, result: RowResult) -> Fate {
+        let result = job.ended(result);
         Fate::Done { job, result }
     }
 }
@@ -140,8 +157,7 @@ impl Policy {
         };
         from_hints(&hints, class, &mut effects);
         let fate = match (result, class) {
-            (Ok(CallOk::Created(id)), _) => create::created(job, id),
-            (Ok(CallOk::Page(page)), _) => create::on_page(job, page, &self.rules, &mut self.rng),
+            (Ok(ok), _) => self.on_success(job, ok),
             (Err(failure), Some(class)) => {
                 let mut job = job;
                 job.last_failure = Some(failure.clone());
@@ -151,6 +167,21 @@ impl Policy {
         };
         let fate = self.after(fate, &mut effects);
         Verdict { fate, effects }
+    }
+
+    /// A call answered: the step is done, or a lookup tells what to do.
+    fn on_success(&mut self, job: Job, ok: CallOk) -> Fate {
+        let rules = &self.rules;
+        match (ok, &job.call) {
+            (CallOk::Created(id), _) => create::created(job, id, rules),
+            (CallOk::Page(page), _) => create::on_page(job, page, rules, &mut self.rng),
+            (CallOk::Number(state), _) => read::on_state(job, state, rules),
+            (CallOk::Done, Call::RequestCode) => request_code::done(job, rules),
+            (CallOk::Done, Call::VerifyCode) => verify_code::done(job, rules),
+            (CallOk::Done, Call::Register) => register::done(job, rules),
+            // A success that answers no step of this job: nothing learnt.
+            (CallOk::Done, _) => Fate::again(job, Duration::ZERO),
+        }
     }
 
     fn on_failure(
@@ -167,7 +198,8 @@ impl Policy {
                 job.throttles += 1;
                 if job.throttles > self.rules.max_throttles {
                     let note = format!("still throttled after {} pauses", self.rules.max_throttles);
-                    return Fate::done(job, RowResult::failed(Step::Create, failure, Some(note)));
+                    let step = job.step();
+                    return Fate::done(job, RowResult::failed(step, failure, Some(note)));
                 }
                 if class == ErrorClass::ThrottledWaba {
                     effects.pause_waba(wait.unwrap_or(self.rules.default_waba_pause));
@@ -188,21 +220,36 @@ impl Policy {
                 {
                     effects.abort = Some("every token was refused (code 190)".into());
                 }
-                Fate::done(job, RowResult::failed(Step::Create, failure, None))
+                let step = job.step();
+                Fate::done(job, RowResult::failed(step, failure, None))
             }
             other => {
-                let reconciling = matches!(job.call, Call::ListNumbers { .. });
-                match (create::route(other, reconciling), failure) {
-                    (Route::Transient(floor), f) => create::on_transient(
-                        job,
-                        f,
-                        floor,
-                        hints.retry_after,
-                        &self.rules,
-                        &mut self.rng,
-                    ),
-                    (Route::AlreadyExists, Failure::Graph(e)) => create::on_already_exists(job, e),
-                    (_, f) => create::on_permanent(job, f),
+                let (rules, rng, retry_after) = (&self.rules, &mut self.rng, hints.retry_after);
+                match job.call {
+                    Call::Create | Call::ListNumbers { .. } => {
+                        let reconciling = matches!(job.call, Call::ListNumbers { .. });
+                        match (create::route(other, reconciling), failure) {
+                            (Route::Transient(floor), f) => {
+                                create::on_transient(job, f, floor, retry_after, rules, rng)
+                            }
+                            (Route::AlreadyExists, Failure::Graph(e)) => {
+                                create::on_already_exists(job, e)
+                            }
+                            (_, f) => create::on_permanent(job, f),
+                        }
+                    }
+                    Call::RequestCode => {
+                        request_code::on_failure(job, failure, other, retry_after, rules, rng)
+                    }
+                    Call::VerifyCode => {
+                        verify_code::on_failure(job, failure, other, retry_after, rules, rng)
+                    }
+                    Call::Register => {
+                        register::on_failure(job, failure, other, retry_after, rules, rng)
+                    }
+                    Call::ReadNumber(_) => {
+                        read::on_failure(job, failure, other, retry_after, rules, rng)
+                    }
                 }
             }
         }
@@ -224,16 +271,20 @@ impl Policy {
                 Fate::Done { job, result }
             }
             Fate::Again { job, delay } => match self.blocks.result(&job) {
-                Some(result) => Fate::Done { job, result },
+                Some(result) => Fate::done(job, result),
                 None => Fate::Again { job, delay },
             },
+            // A step done is recorded even if the row cannot go on: the
+            // runner ends a blocked row after recording its progress.
+            other => other,
         }
     }
 }
 
 /// A failure always has a class; kept total rather than panicking.
 fn unreachable_class(job: Job, failure: Failure) -> Fate {
-    Fate::done(job, RowResult::failed(Step::Create, failure, None))
+    let step = job.step();
+    Fate::done(job, RowResult::failed(step, failure, None))
 }
 
 #[cfg(test)]

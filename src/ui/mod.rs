@@ -4,6 +4,7 @@
 
 pub mod diagnostics;
 pub mod progress;
+pub mod prompt;
 pub mod summary;
 
 use std::io::Write;

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use crate::runner::{ProgressSink, Snapshot};
 use crate::text::duration;
 
-/// The progress display suited to stderr.
-pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
-    if std::io::stderr().is_terminal() {
+/// The progress display suited to stderr: a bar on a terminal (unless a
+/// prompt shares it: `plain`), periodic lines otherwise.
+pub fn for_stderr(total: usize, plain: bool) -> Box<dyn ProgressSink + Send> {
+    if std::io::stderr().is_terminal() && !plain {
         Box::new(Bar::new(total))
     } else {
         Box::new(Lines::new(Duration::from_secs(10)))

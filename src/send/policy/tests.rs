@@ -8,12 +8,12 @@ use crate::validate::ValidRow;
 use std::sync::Arc;
 
 fn job() -> Job {
-    Job::new(Arc::new(ValidRow::fixture(1, "7700900123")), TokenId(0))
+    Job::create(Arc::new(ValidRow::fixture(1, "7700900123")), TokenId(0))
 }
 
 fn job_on(row: u32, waba: &str, token: usize) -> Job {
     let national = format!("77009{row:05}");
-    Job::new(
+    Job::create(
         Arc::new(ValidRow::fixture(row, &national).waba(waba)),
         TokenId(token),
     )
