@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["ui", "sandbox"],
     &["plan", "runner"],
     &["schedule", "send"],
-    &["results"],
+    &["results", "audit"],
     &["graph"],
     &["validate"],
     &["manifest"],
@@ -173,4 +173,8 @@ fn the_scanner_sees_grouped_and_nested_uses() {
     assert!(!allowed("runner", "sandbox"));
     assert!(!allowed("sandbox", "graph"));
     assert!(allowed("sandbox", "limits"));
+    // The audit log is a record file: the runner writes it, it uses only leaves.
+    assert!(allowed("runner", "audit"));
+    assert!(!allowed("audit", "graph"));
+    assert!(!allowed("audit", "results"));
 }

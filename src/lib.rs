@@ -2,6 +2,7 @@
 //! numbers. The modules follow the pipeline:
 //! manifest → validate → plan → schedule/send → results. See ARCHITECTURE.md.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;

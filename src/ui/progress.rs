@@ -1,12 +1,23 @@
 //! What the user sees while sending (SPEC section 6): one indicatif bar on a
-//! terminal, plain periodic lines when stderr is not one (logs, CI, pipes).
+//! terminal, plain periodic lines when stderr is not one (logs, CI, pipes),
+//! nothing under `--quiet`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use crate::runner::{ProgressSink, Snapshot};
+use super::Output;
+use crate::runner::{NoProgress, ProgressSink, Snapshot};
 use crate::text::duration;
+
+/// The progress display for these output settings: none when quiet.
+pub fn for_output(total: usize, output: &Output) -> Box<dyn ProgressSink + Send> {
+    if output.quiet() {
+        Box::new(NoProgress)
+    } else {
+        for_stderr(total)
+    }
+}
 
 /// The progress display suited to stderr.
 pub fn for_stderr(total: usize) -> Box<dyn ProgressSink + Send> {
