@@ -62,6 +62,10 @@ pub struct Config {
     pub skip_invalid: bool,
     pub options: ValidateOptions,
     pub summary_json: Option<PathBuf>,
+    /// `--audit-log FILE` / `WABA_AUDIT_LOG`: one line per HTTP exchange (`crate::audit`).
+    pub audit_log: Option<PathBuf>,
+    /// `--quiet` / `--verbose` / `--color`.
+    pub output: crate::ui::Output,
 }
 
 pub async fn command(config: Config) -> Result<Outcome, Refused> {
