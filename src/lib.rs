@@ -2,6 +2,7 @@
 //! numbers. The modules follow the pipeline:
 //! manifest → validate → plan → schedule/send → results. See ARCHITECTURE.md.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
@@ -26,12 +27,13 @@ mod layering;
 
 use exit::Outcome;
 
-/// Run one parsed command line to its outcome; a refusal is printed here, once.
-pub async fn run(cli: cli::Cli) -> Outcome {
-    match cli::execute(cli).await {
+/// Run one parsed command line to its outcome, printing as `output` says
+/// ([`cli::Cli::output`]); a refusal is printed here, once.
+pub async fn run(cli: cli::Cli, output: ui::Output) -> Outcome {
+    match cli::execute(cli, output).await {
         Ok(outcome) => outcome,
         Err(refused) => {
-            ui::print_error(&refused);
+            output.error(&refused);
             Outcome::Refused
         }
     }

@@ -4,38 +4,87 @@
 //! Nothing after this module sees a raw flag.
 //!
 //! Conventions: the `///` comment on each field is its `--help` text; value
-//! names in capitals; no short flags except `-h`/`-V` (these runs touch
-//! production accounts, so every option is spelled out).
+//! names in capitals; no short flags except `-h`/`-V` and the global
+//! `-q`/`-v` (these runs touch production accounts, so every option that
+//! changes what is sent is spelled out; quiet/verbose change only what is
+//! shown). Global options (`--quiet`, `--verbose`, `--color`) are accepted
+//! before or after the command and become one [`Output`], decided here once.
 
 mod sandbox;
 mod sandbox_help;
 
 pub use sandbox::SandboxArgs;
 
-use crate::commands::{self, plan, run, validate};
+use crate::commands::{self, completions, man, plan, run, validate};
 use crate::exit::{Outcome, Refused};
 use crate::graph::ApiVersion;
 use crate::limits::Limits;
 use crate::results::OpenMode;
 use crate::send::Through;
+use crate::ui::{Output, Verbosity};
 use crate::validate::ValidateOptions;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// The Graph API version this build sends to unless `--api-version` says
+/// otherwise: the flag's default and part of `--version`.
+pub const DEFAULT_API_VERSION: &str = "v25.0";
+
+/// `--version`: the crate version and the Graph API version it was built for.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (Graph API {DEFAULT_API_VERSION} by default)",
+        env!("CARGO_PKG_VERSION")
+    )
+});
 
 #[derive(Debug, Parser)]
 #[command(
     name = "waba-provision",
-    version,
+    version = VERSION.as_str(),
     about = "Declarative batch provisioning of WhatsApp Business phone numbers",
     long_about = "Reads a YAML or CSV manifest of phone numbers per WhatsApp Business Account (WABA), \
 validates every row, creates each number with POST /{version}/{waba_id}/phone_numbers \
 under rate limits and retries, and writes a results CSV mapping every row to its new \
 phone-number id or its error.",
-    after_help = "Examples:\n  waba-provision validate numbers.yaml\n  waba-provision plan numbers.yaml --rate-per-waba 200/h\n  waba-provision run numbers.yaml --results results.csv\n  waba-provision retry results.csv --results retry.csv\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv\n\nExit codes: 0 every row created; 1 some rows not created; 2 usage error or invalid manifest (nothing sent); 3 run aborted."
+    after_help = "Examples:\n  waba-provision validate numbers.yaml\n  waba-provision plan numbers.yaml --rate-per-waba 200/h\n  waba-provision run numbers.yaml --results results.csv\n  waba-provision retry results.csv --results retry.csv\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv\n  waba-provision completions bash > ~/.local/share/bash-completion/completions/waba-provision\n\nExit codes: 0 every row created; 1 some rows not created; 2 usage error or invalid manifest (nothing sent); 3 run aborted."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What every command accepts: how much to print, and in colour or not.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Print only errors and the one-line summary: no progress, no warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: info log lines, and a table per WABA at the end of a run.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Colour on stderr: auto (when stderr is a terminal and NO_COLOR is unset or empty), always, never.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        global = true
+    )]
+    pub color: ColorChoice,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +111,30 @@ pub enum Command {
     Retry(RetryArgs),
     /// Serve a local fake Graph API on loopback, for rehearsals and tests.
     Sandbox(SandboxArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(
+        after_help = "Examples:\n  waba-provision completions bash > ~/.local/share/bash-completion/completions/waba-provision\n  waba-provision completions zsh > ~/.zfunc/_waba-provision      # with fpath+=(~/.zfunc) in .zshrc\n  waba-provision completions fish > ~/.config/fish/completions/waba-provision.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --out DIR.
+    #[command(
+        after_help = "Examples:\n  waba-provision man | man -l -\n  waba-provision man --out ~/.local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page (waba-provision.1, waba-provision-run.1, ...) into DIR, created if missing, instead of the main page to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -131,7 +204,7 @@ pub struct SendArgs {
         long,
         value_name = "V",
         env = "WABA_API_VERSION",
-        default_value = "v25.0"
+        default_value = DEFAULT_API_VERSION
     )]
     pub api_version: String,
     /// Environment variable holding the default access token; a row's token_env overrides it.
@@ -178,6 +251,9 @@ pub struct SendArgs {
     /// Register calls allowed per number in any 72 hours (Meta locks a number after 10).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_register_calls: u32,
+    /// Append one JSON line per HTTP exchange to FILE (times, status, Graph codes, fbtrace_id, usage headers, outcome; never a token or proof).
+    #[arg(long, value_name = "FILE", env = "WABA_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// `--through`.
@@ -206,14 +282,76 @@ pub struct RetryArgs {
     pub send: SendArgs,
 }
 
-/// Check the flags of the command line and run its command.
-pub async fn execute(cli: Cli) -> Result<Outcome, Refused> {
+/// Parse the process's command line. clap's own help and errors follow
+/// `--color` too, so it is looked at before clap draws anything.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let color = match color_flag(&args) {
+        Some(ColorChoice::Always) => clap::ColorChoice::Always,
+        Some(ColorChoice::Never) => clap::ColorChoice::Never,
+        // clap's auto honours NO_COLOR and the terminal, as ours does.
+        _ => clap::ColorChoice::Auto,
+    };
+    let matches = Cli::command().color(color).try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The last `--color WHEN` / `--color=WHEN` before a `--`, if valid.
+fn color_flag(args: &[OsString]) -> Option<ColorChoice> {
+    let mut found = None;
+    let mut args = args.iter().map(|a| a.to_str().unwrap_or(""));
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => args.next(),
+            _ => arg.strip_prefix("--color="),
+        };
+        if let Some(choice) = value.and_then(|v| ColorChoice::from_str(v, false).ok()) {
+            found = Some(choice);
+        }
+    }
+    found
+}
+
+impl Cli {
+    /// The output settings of this command line: the flags, `NO_COLOR`, and
+    /// whether stderr is a terminal. Called once (by `main`).
+    pub fn output(&self) -> Output {
+        self.global.output(
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::io::stderr().is_terminal(),
+        )
+    }
+}
+
+impl GlobalArgs {
+    /// The output settings, given `NO_COLOR` and whether stderr is a terminal.
+    pub fn output(&self, no_color: Option<&OsStr>, stderr_terminal: bool) -> Output {
+        let verbosity = match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        // no-color.org: an empty NO_COLOR counts as unset; --color always wins.
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stderr_terminal && no_color.is_none_or(OsStr::is_empty),
+        };
+        Output { verbosity, color }
+    }
+}
+
+/// Check the flags of the command line and run its command, printing as
+/// `output` says.
+pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
     match cli.command {
         Command::Validate(a) => validate::command(&validate::Config {
             manifest: a.manifest,
             options: ValidateOptions {
                 strict_numbers: a.strict_numbers,
             },
+            output,
         }),
         Command::Plan(a) => plan::command(&plan::Config {
             manifest: a.manifest,
@@ -223,10 +361,24 @@ pub async fn execute(cli: Cli) -> Result<Outcome, Refused> {
             },
             token_env: a.token_env,
             limits: a.limits.limits()?,
+            output,
         }),
-        Command::Run(a) => run::command(a.send.config(run::Input::Manifest(a.manifest))?).await,
-        Command::Retry(a) => run::command(a.send.config(run::Input::Retry(a.previous))?).await,
+        Command::Run(a) => {
+            run::command(a.send.config(run::Input::Manifest(a.manifest), output)?).await
+        }
+        Command::Retry(a) => {
+            run::command(a.send.config(run::Input::Retry(a.previous), output)?).await
+        }
         Command::Sandbox(a) => commands::sandbox::command(a.config()?).await,
+        Command::Completions(a) => completions::command(&completions::Config {
+            shell: a.shell,
+            command: Cli::command(),
+        }),
+        Command::Man(a) => man::command(&man::Config {
+            command: Cli::command(),
+            out: a.out,
+            output,
+        }),
     }
 }
 
@@ -244,7 +396,7 @@ impl LimitArgs {
 
 impl SendArgs {
     /// The checked configuration of `run` / `retry`.
-    pub fn config(self, input: run::Input) -> Result<run::Config, Refused> {
+    pub fn config(self, input: run::Input, output: Output) -> Result<run::Config, Refused> {
         if self.resume && self.force {
             return Err(Refused::msg("--resume and --force contradict each other"));
         }
@@ -286,6 +438,8 @@ impl SendArgs {
             ask_codes: self.ask_codes,
             pin_env: self.pin_env,
             max_register_calls: self.max_register_calls,
+            audit_log: self.audit_log,
+            output,
         })
     }
 }
@@ -293,10 +447,103 @@ impl SendArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("waba-provision").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        for args in [
+            &["-q", "validate", "m.csv"][..],
+            &["validate", "m.csv", "--quiet"],
+        ] {
+            let cli = parse(args).unwrap();
+            assert_eq!(
+                cli.global.output(None, true).verbosity,
+                Verbosity::Quiet,
+                "{args:?}"
+            );
+        }
+        let cli = parse(&["plan", "m.csv", "-v", "--color", "never"]).unwrap();
+        assert_eq!(
+            cli.global.output(None, true),
+            Output {
+                verbosity: Verbosity::Verbose,
+                color: false
+            }
+        );
+        let err = parse(&["validate", "m.csv", "-q", "-v"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        let colour = |flag: &str, no_color: Option<&str>, terminal: bool| {
+            let cli = parse(&["--color", flag, "validate", "m.csv"]).unwrap();
+            cli.global.output(no_color.map(OsStr::new), terminal).color
+        };
+        assert!(colour("auto", None, true));
+        assert!(colour("auto", Some(""), true), "an empty NO_COLOR is unset");
+        assert!(!colour("auto", Some("1"), true));
+        assert!(!colour("auto", None, false));
+        assert!(colour("always", Some("1"), false));
+        assert!(!colour("never", None, true));
+    }
+
+    #[test]
+    fn color_flag_is_found_before_clap_parses() {
+        let os = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            color_flag(&os(&["w", "--color", "never", "run"])),
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(
+            color_flag(&os(&["w", "run", "--color=always"])),
+            Some(ColorChoice::Always)
+        );
+        assert_eq!(color_flag(&os(&["w", "--color", "bogus"])), None);
+        assert_eq!(color_flag(&os(&["w", "--", "--color=never"])), None);
+    }
+
+    #[test]
+    fn the_default_api_version_is_the_flag_default_and_in_the_version() {
+        let cli = parse(&["run", "m.csv", "--results", "r.csv"]).unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(a.send.api_version, DEFAULT_API_VERSION);
+        assert!(VERSION.starts_with(env!("CARGO_PKG_VERSION")));
+        assert!(VERSION.contains(DEFAULT_API_VERSION));
+        assert!(ApiVersion::parse(DEFAULT_API_VERSION).is_ok());
+    }
+
+    #[test]
+    fn audit_log_reaches_the_run_config() {
+        let cli = parse(&[
+            "retry",
+            "old.csv",
+            "--results",
+            "r.csv",
+            "--audit-log",
+            "a.ndjson",
+            "-q",
+        ])
+        .unwrap();
+        let output = cli.global.output(None, false);
+        let Command::Retry(a) = cli.command else {
+            panic!("not retry")
+        };
+        let config = a
+            .send
+            .config(run::Input::Retry(a.previous), output)
+            .unwrap();
+        assert_eq!(config.audit_log, Some(PathBuf::from("a.ndjson")));
+        assert!(config.output.quiet());
     }
 }

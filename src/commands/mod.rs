@@ -1,6 +1,8 @@
-//! One file per command: each turns its parsed arguments into a pipeline run and
-//! an [`Exit`](crate::exit::Exit). User-facing rendering lives here, at the edge.
+//! One file per command: each takes its checked `Config` and returns an
+//! [`Outcome`](crate::exit::Outcome). User-facing rendering lives here, at the edge.
 
+pub mod completions;
+pub mod man;
 pub mod plan;
 pub mod run;
 pub mod sandbox;

@@ -8,7 +8,8 @@ use crate::limits::Limits;
 use crate::manifest::{Manifest, ManifestError, read_manifest};
 use crate::plan::build_plan;
 use crate::schema::Status;
-use crate::ui::diagnostics::print_validation;
+use crate::ui::Output;
+use crate::ui::diagnostics::print_validation_as;
 use crate::validate::{Severity, ValidateOptions, validate};
 use std::collections::HashSet;
 use std::io::Write;
@@ -23,6 +24,8 @@ pub struct Config {
     pub options: ValidateOptions,
     pub token_env: String,
     pub limits: Limits,
+    /// `--quiet`: the plan without the manifest's warnings.
+    pub output: Output,
 }
 
 pub fn command(config: &Config) -> Result<Outcome, Refused> {
@@ -30,7 +33,7 @@ pub fn command(config: &Config) -> Result<Outcome, Refused> {
     let manifest = read_manifest(&config.manifest)?;
     let validation = validate(&manifest, &config.options);
     if !validation.diagnostics.is_empty() {
-        print_validation(&validation, &config.manifest);
+        print_validation_as(&validation, &config.manifest, &config.output);
     }
     if !validation.is_valid() {
         return Ok(Outcome::Refused);
@@ -47,7 +50,7 @@ pub fn command(config: &Config) -> Result<Outcome, Refused> {
         &config.limits,
         &config.token_env,
     );
-    let _ = write!(std::io::stdout().lock(), "{plan}");
+    let _ = writeln!(std::io::stdout().lock(), "{plan}");
     Ok(Outcome::Done)
 }
 

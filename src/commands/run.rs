@@ -23,10 +23,10 @@ use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
 use crate::schema::{ResultRecord, Status};
 use crate::secret::{AppSecret, Pin, Token};
 use crate::send::{Code, Job, PinId, Rules, Through, TokenId};
-use crate::ui::diagnostics::print_validation;
+use crate::ui::diagnostics::print_validation_as;
 use crate::ui::print_error;
 use crate::ui::prompt::Prompt;
-use crate::ui::summary::{StatusCounts, Summary};
+use crate::ui::summary::{StatusCounts, Summary, one_line, per_waba_table};
 use crate::validate::{CheckedRow, ValidRow, ValidateOptions, Validation, load_and_validate};
 
 /// The token the sandbox demo uses when none is set.
@@ -82,6 +82,10 @@ pub struct Config {
     /// The variable holding the default two-step PIN.
     pub pin_env: String,
     pub max_register_calls: u32,
+    /// `--audit-log FILE` / `WABA_AUDIT_LOG`: one line per HTTP exchange (`crate::audit`).
+    pub audit_log: Option<PathBuf>,
+    /// `--quiet` / `--verbose` / `--color`.
+    pub output: crate::ui::Output,
 }
 
 impl Config {
@@ -150,6 +154,7 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
         options: config.options,
         token_env: config.token_env.clone(),
         limits: config.limits.clone(),
+        output: config.output,
     }
 }
 
@@ -166,7 +171,7 @@ impl Work {
     fn read(config: &Config) -> Result<Option<Work>, Refused> {
         let path = config.input.path();
         let validation = load_and_validate(path, &config.options)?;
-        print_validation(&validation, path);
+        print_validation_as(&validation, path, &config.output);
         if validation.has_file_errors() || (!validation.is_valid() && !config.skip_invalid) {
             eprintln!(
                 "waba-provision: nothing was sent (use --skip-invalid to send the valid rows and record the others as invalid)"
@@ -419,7 +424,8 @@ async fn send(
     let (names, creds): (Vec<String>, Vec<Credentials>) = secrets.tokens.into_iter().unzip();
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
-    let mut progress = crate::ui::progress::for_stderr(jobs.len(), config.ask_codes);
+    let mut progress =
+        crate::ui::progress::for_output(jobs.len(), &config.output, config.ask_codes);
     let runner = Runner {
         api: Arc::new(target.client.clone()),
         creds,
@@ -461,7 +467,19 @@ fn conclude(config: &Config, report: &RunReport, closed: Closed, kept: usize) ->
             Outcome::Incomplete
         };
     let summary = Summary::new(report, &closed.path, counts, kept, outcome.code());
-    eprintln!("{}", summary.to_text());
+    if config.output.quiet() {
+        eprintln!("{}", one_line(&summary));
+    } else {
+        eprintln!("{}", summary.to_text());
+    }
+    if config.output.verbose()
+        && let Ok(lines) = &closed.lines
+    {
+        eprint!(
+            "{}",
+            per_waba_table(lines.iter().map(|l| (l.waba_id.as_str(), l.status)))
+        );
+    }
     if let Some(path) = &config.summary_json {
         match serde_json::to_vec_pretty(&summary) {
             Ok(json) => {

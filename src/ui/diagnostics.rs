@@ -4,6 +4,7 @@
 //! then a count line. Write errors (a closed pipe) are ignored: the exit code
 //! still tells.
 
+use super::Output;
 use crate::text::plural;
 use crate::validate::{Severity, TOKEN_IN_MANIFEST, Validation};
 use std::io::{IsTerminal, Write};
@@ -24,6 +25,31 @@ pub fn print_validation(v: &Validation, path: &Path) {
     print_count(v);
 }
 
+/// [`print_validation`] under `--quiet` / `--color`: quiet prints only the
+/// errors and the count line; without colour the drawings are plain.
+pub fn print_validation_as(v: &Validation, path: &Path, output: &Output) {
+    if output.quiet() {
+        let mut err = std::io::stderr().lock();
+        for d in v
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+        {
+            let _ = writeln!(err, "{d}");
+        }
+        drop(err);
+        return print_count(v);
+    }
+    if output.color {
+        return print_validation(v, path);
+    }
+    print_lines(v);
+    if !v.diagnostics.is_empty() && std::io::stderr().is_terminal() {
+        print_snippets_with(v, path, miette::GraphicalTheme::unicode_nocolor());
+    }
+    print_count(v);
+}
+
 fn print_lines(v: &Validation) {
     let mut err = std::io::stderr().lock();
     for d in &v.diagnostics {
@@ -37,6 +63,10 @@ fn print_count(v: &Validation) {
 
 /// The first few problems drawn by miette with the manifest line they are on.
 fn print_snippets(v: &Validation, path: &Path) {
+    print_snippets_with(v, path, miette::GraphicalTheme::default());
+}
+
+fn print_snippets_with(v: &Validation, path: &Path, theme: miette::GraphicalTheme) {
     // A pasted token would be drawn with its line: draw nothing then.
     if v.diagnostics
         .iter()
@@ -49,7 +79,7 @@ fn print_snippets(v: &Validation, path: &Path) {
     };
     let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).into_owned());
     let starts = line_starts(&text);
-    let handler = miette::GraphicalReportHandler::new();
+    let handler = miette::GraphicalReportHandler::new_themed(theme);
     let mut out = String::new();
     for d in v.diagnostics.iter().take(SNIPPETS) {
         let Some(span) = line_span(&text, &starts, d.source.line) else {

@@ -1,17 +1,22 @@
 //! What the user sees while sending (SPEC section 6): one indicatif bar on a
-//! terminal, plain periodic lines when stderr is not one (logs, CI, pipes).
+//! terminal, plain periodic lines when stderr is not one (logs, CI, pipes),
+//! nothing under `--quiet`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use crate::runner::{ProgressSink, Snapshot};
+use super::Output;
+use crate::runner::{NoProgress, ProgressSink, Snapshot};
 use crate::text::duration;
 
-/// The progress display suited to stderr: a bar on a terminal (unless a
-/// prompt shares it: `plain`), periodic lines otherwise.
-pub fn for_stderr(total: usize, plain: bool) -> Box<dyn ProgressSink + Send> {
-    if std::io::stderr().is_terminal() && !plain {
+/// The progress display for these output settings: none when quiet; a
+/// bar on a terminal (unless a prompt shares it: `plain`), periodic lines
+/// otherwise.
+pub fn for_output(total: usize, output: &Output, plain: bool) -> Box<dyn ProgressSink + Send> {
+    if output.quiet() {
+        Box::new(NoProgress)
+    } else if std::io::stderr().is_terminal() && !plain {
         Box::new(Bar::new(total))
     } else {
         Box::new(Lines::new(Duration::from_secs(10)))

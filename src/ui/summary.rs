@@ -151,3 +151,151 @@ impl<'a> Summary<'a> {
         t
     }
 }
+
+/// The summary on one line, for `--quiet`: the counts, how the run ended, and
+/// the results path.
+pub fn one_line(s: &Summary) -> String {
+    let kept = if s.kept > 0 {
+        format!(", {} kept from before", s.kept)
+    } else {
+        String::new()
+    };
+    let ended = match (s.interrupted, s.aborted) {
+        (_, Some(why)) => format!("; aborted: {why}"),
+        (true, None) => "; interrupted (run again with --resume)".to_string(),
+        (false, None) => String::new(),
+    };
+    format!(
+        "summary: {} rows: {} created, {} failed, {} invalid, {} skipped{kept}{ended}; results: {}",
+        s.rows, s.created, s.failed, s.invalid, s.skipped, s.results
+    )
+}
+
+/// Rows per WABA and status, for `--verbose`: one line per WABA (sorted by id)
+/// from each row's `(waba_id, status)` as the results file finally says. The
+/// onboarding statuses get a column only when some row has them.
+pub fn per_waba_table<'a>(rows: impl IntoIterator<Item = (&'a str, Status)>) -> String {
+    let mut by_waba: BTreeMap<&str, StatusCounts> = BTreeMap::new();
+    for (waba, status) in rows {
+        let c = by_waba.entry(waba).or_default();
+        c.rows += 1;
+        *match status {
+            Status::Created => &mut c.created,
+            Status::CodeRequested => &mut c.code_requested,
+            Status::Verified => &mut c.verified,
+            Status::Registered => &mut c.registered,
+            Status::Failed => &mut c.failed,
+            Status::Invalid => &mut c.invalid,
+            Status::Skipped => &mut c.skipped,
+        } += 1;
+    }
+    type Column = (&'static str, fn(&StatusCounts) -> usize);
+    let all: [Column; 8] = [
+        ("rows", |c| c.rows),
+        ("created", |c| c.created),
+        ("code_requested", |c| c.code_requested),
+        ("verified", |c| c.verified),
+        ("registered", |c| c.registered),
+        ("failed", |c| c.failed),
+        ("invalid", |c| c.invalid),
+        ("skipped", |c| c.skipped),
+    ];
+    let onboarding = ["code_requested", "verified", "registered"];
+    let columns: Vec<&Column> = all
+        .iter()
+        .filter(|(name, get)| !onboarding.contains(name) || by_waba.values().any(|c| get(c) > 0))
+        .collect();
+    let id_width = by_waba.keys().map(|w| w.len()).max().unwrap_or(0).max(4);
+    let mut t = String::new();
+    let _ = write!(t, "{:<id_width$}", "WABA");
+    for (name, _) in &columns {
+        let _ = write!(t, "  {name:>7}");
+    }
+    for (waba, c) in &by_waba {
+        let _ = write!(t, "\n{waba:<id_width$}");
+        for (name, get) in &columns {
+            let _ = write!(t, "  {:>w$}", get(c), w = name.len().max(7));
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::RunReport;
+
+    #[test]
+    fn one_line_has_the_counts_the_end_and_the_path() {
+        let mut report = RunReport::new(4);
+        let counts = StatusCounts {
+            rows: 4,
+            created: 2,
+            failed: 1,
+            skipped: 1,
+            ..StatusCounts::default()
+        };
+        let s = Summary::new(&report, Path::new("out.csv"), counts, 1, 1);
+        let line = one_line(&s);
+        assert_eq!(
+            line,
+            "summary: 4 rows: 2 created, 1 failed, 0 invalid, 1 skipped, 1 kept from before; results: out.csv"
+        );
+        assert!(!line.contains('\n'));
+
+        report.aborted = Some("every token was refused".into());
+        let s = Summary::new(&report, Path::new("out.csv"), counts, 0, 3);
+        assert!(
+            one_line(&s).contains("; aborted: every token was refused; results: out.csv"),
+            "{}",
+            one_line(&s)
+        );
+    }
+
+    #[test]
+    fn per_waba_table_counts_each_waba_in_id_order() {
+        let rows = [
+            ("222", Status::Created),
+            ("111", Status::Failed),
+            ("222", Status::Created),
+            ("111", Status::Created),
+            ("222", Status::Skipped),
+        ];
+        let table = per_waba_table(rows);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec!["WABA", "rows", "created", "failed", "invalid", "skipped"],
+                vec!["111", "2", "1", "1", "0", "0"],
+                vec!["222", "3", "2", "0", "0", "1"],
+            ]
+        );
+        // Columns line up: every line is as wide as the header.
+        let widths: Vec<usize> = table.lines().map(str::len).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{table}");
+    }
+
+    #[test]
+    fn per_waba_table_shows_onboarding_columns_only_when_used() {
+        let table = per_waba_table([("1", Status::Registered), ("1", Status::Created)]);
+        let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(
+            header,
+            [
+                "WABA",
+                "rows",
+                "created",
+                "registered",
+                "failed",
+                "invalid",
+                "skipped"
+            ]
+        );
+        // No rows: the header alone.
+        assert_eq!(per_waba_table([]).lines().count(), 1);
+    }
+}
