@@ -26,7 +26,7 @@ use crate::send::{Code, Job, PinId, Rules, Through, TokenId};
 use crate::ui::diagnostics::print_validation_as;
 use crate::ui::print_error;
 use crate::ui::prompt::Prompt;
-use crate::ui::summary::{StatusCounts, Summary, one_line, per_waba_table};
+use crate::ui::summary::{Ending, StatusCounts, Summary, one_line, per_waba_table};
 use crate::validate::{CheckedRow, ValidRow, ValidateOptions, Validation, load_and_validate};
 
 /// The token the sandbox demo uses when none is set.
@@ -123,6 +123,7 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let target = Target::start(&config).await?;
     let codes = code_source(&config, file_codes, &target);
     let mut kept = work.write_invalid(&mut session, &past)?;
+    let manifest_rows = work.valid.len() + work.invalid.len();
     let rows = work.rows(&secrets);
     let rules = config.rules();
     let start = resume::start(rows, &past, &rules, codes.as_ref())?;
@@ -142,7 +143,7 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     .await;
     let closed = session.close(report.skipped == 0 && report.aborted.is_none());
     target.stop().await;
-    Ok(conclude(&config, &report, closed, kept))
+    Ok(conclude(&config, &report, closed, kept, manifest_rows))
 }
 
 /// `--dry-run` is `plan`, with `--resume` honoured.
@@ -444,7 +445,13 @@ async fn send(
 
 /// The summary (text, and JSON with `--summary-json`) and the outcome, both
 /// from the file as it was read back.
-fn conclude(config: &Config, report: &RunReport, closed: Closed, kept: usize) -> Outcome {
+fn conclude(
+    config: &Config,
+    report: &RunReport,
+    closed: Closed,
+    kept: usize,
+    manifest_rows: usize,
+) -> Outcome {
     if let Err(e) = &closed.compaction {
         print_error(e);
     }
@@ -458,15 +465,27 @@ fn conclude(config: &Config, report: &RunReport, closed: Closed, kept: usize) ->
             (StatusCounts::default(), false)
         }
     };
-    let outcome =
-        if report.interrupted || report.aborted.is_some() || !report.write_errors.is_empty() {
-            Outcome::Aborted
-        } else if reached {
-            Outcome::Done
-        } else {
-            Outcome::Incomplete
-        };
-    let summary = Summary::new(report, &closed.path, counts, kept, outcome.code());
+    let outcome = if report.interrupted || report.aborted.is_some() || report.write_failures > 0 {
+        Outcome::Aborted
+    } else if reached {
+        Outcome::Done
+    } else {
+        Outcome::Incomplete
+    };
+    let summary = Summary::new(&Ending {
+        report,
+        results: &closed.path,
+        counts,
+        manifest_rows,
+        kept,
+        exit_code: outcome.code(),
+        through: match config.through {
+            Through::Create => "create",
+            Through::RequestCode => "request-code",
+            Through::Register => "register",
+        },
+        resumable: config.mode == OpenMode::Resume,
+    });
     if config.output.quiet() {
         eprintln!("{}", one_line(&summary));
     } else {

@@ -24,6 +24,9 @@ pub struct RowResult {
     /// "already exists"), or found done by reading the number, rather than
     /// done by an answer we saw.
     pub reconciled: bool,
+    /// Meta said the number already existed and the lookup found it: it was
+    /// there before this run, not created by it.
+    pub existed: bool,
     /// Every register call this tool sent on the number (the
     /// `register_calls` column).
     pub register_calls: Vec<DateTime<Utc>>,
@@ -43,6 +46,7 @@ impl RowResult {
             failure: None,
             note: None,
             reconciled: false,
+            existed: false,
             register_calls: Vec::new(),
             sent: true,
         }
@@ -67,6 +71,7 @@ impl RowResult {
             failure: Some(failure),
             note,
             reconciled: false,
+            existed: false,
             register_calls: Vec::new(),
             sent: true,
         }
@@ -82,6 +87,7 @@ impl RowResult {
             failure: None,
             note: Some(reason),
             reconciled: false,
+            existed: false,
             register_calls: Vec::new(),
             sent: true,
         }
@@ -104,6 +110,7 @@ impl RowResult {
             failure: last,
             note: Some(reason),
             reconciled: false,
+            existed: false,
             register_calls: Vec::new(),
             sent: true,
         }

@@ -233,6 +233,11 @@ impl<R: Recorder> Loop<'_, R> {
     /// write before any of them leaves. Returns when to look again (`None`: on
     /// an answer).
     fn dispatch(&mut self, mut send: impl FnMut(Job)) -> Option<Instant> {
+        if self.sink.report.write_failures > 0 && self.stopping.is_none() {
+            // A row whose line cannot be written is a row whose outcome may
+            // be lost: send nothing more (the journal lets --resume settle it).
+            self.stopping = Some("not attempted: the results file cannot be written".into());
+        }
         let mut batch: Vec<Job> = Vec::new();
         let now_utc = chrono::Utc::now();
         let wake = loop {
@@ -446,9 +451,7 @@ impl<R: Recorder> Sink<'_, R> {
 
     fn write(&mut self, job: &Job, result: &RowResult) {
         if let Err(e) = self.recorder.record(&job.row, job.attempts, result) {
-            self.report
-                .write_errors
-                .push(format!("row {}: {e}", job.row.id.row));
+            self.report.write_failed(job.row.id.row, &e);
         }
     }
 }

@@ -11,8 +11,12 @@ use crate::schema::Status;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorCount {
     pub count: usize,
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
     /// One of Meta's messages for this code (the first seen).
     pub message: String,
+    /// Rows among them that were never sent (another row met the error).
+    pub not_sent: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,8 +27,13 @@ pub struct RunReport {
     pub skipped: usize,
     /// Rows that needed more than one attempt.
     pub retried_rows: usize,
-    /// Rows found on the WABA's list after a lost or "already exists" answer.
+    /// Rows found done after a lost answer or an "already exists" (on the
+    /// WABA's list, or by reading the number).
     pub reconciled: usize,
+    /// Of the rows created, those that already existed before this run.
+    pub existed: usize,
+    /// Rows never sent, by why (a refused token, a stopped WABA).
+    pub not_sent: BTreeMap<String, usize>,
     /// HTTP requests sent (creates and listings).
     pub requests: u64,
     /// Failed rows by error code (`190`, `100/2388012`, `network`, `HTTP 503`).
@@ -34,8 +43,9 @@ pub struct RunReport {
     pub interrupted: bool,
     /// Why the run aborted, if it did (exit 3).
     pub aborted: Option<String>,
-    /// Results lines that could not be written.
-    pub write_errors: Vec<String>,
+    /// Results lines that could not be written, and the first error.
+    pub write_failures: usize,
+    pub first_write_error: Option<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -51,12 +61,15 @@ impl RunReport {
             skipped: 0,
             retried_rows: 0,
             reconciled: 0,
+            existed: 0,
+            not_sent: BTreeMap::new(),
             requests: 0,
             errors: BTreeMap::new(),
             elapsed: Duration::ZERO,
             interrupted: false,
             aborted: None,
-            write_errors: Vec::new(),
+            write_failures: 0,
+            first_write_error: None,
         }
     }
 
@@ -67,20 +80,45 @@ impl RunReport {
         if result.reconciled {
             self.reconciled += 1;
         }
-        match (result.status, &result.failure) {
-            (Status::Skipped, _) => self.skipped += 1,
-            (Status::Failed, failure) => {
-                self.failed += 1;
-                let (key, message) = failure
-                    .as_ref()
-                    .map_or_else(|| ("unknown".to_string(), String::new()), error_key);
-                self.errors
-                    .entry(key)
-                    .or_insert(ErrorCount { count: 0, message })
-                    .count += 1;
-            }
-            (_, _) => self.created += 1,
+        if result.existed {
+            self.existed += 1;
         }
+        match result.status {
+            Status::Skipped => self.skipped += 1,
+            Status::Failed => {
+                self.failed += 1;
+                let (key, code, subcode, message) = match &result.failure {
+                    Some(f) => error_key(f),
+                    None => (
+                        format!("{} refused", result.step),
+                        None,
+                        None,
+                        String::new(),
+                    ),
+                };
+                let e = self.errors.entry(key).or_insert(ErrorCount {
+                    count: 0,
+                    code,
+                    subcode,
+                    message: message.clone(),
+                    not_sent: 0,
+                });
+                e.count += 1;
+                if !result.sent {
+                    e.not_sent += 1;
+                    let why = result.note.clone().unwrap_or(message);
+                    *self.not_sent.entry(why).or_default() += 1;
+                }
+            }
+            _ => self.created += 1,
+        }
+    }
+
+    /// A line that could not be written.
+    pub(super) fn write_failed(&mut self, row: u32, e: &std::io::Error) {
+        self.write_failures += 1;
+        self.first_write_error
+            .get_or_insert_with(|| format!("row {row}: {e}"));
     }
 
     /// Requests per second over the run.
@@ -94,7 +132,8 @@ impl RunReport {
     }
 }
 
-fn error_key(f: &Failure) -> (String, String) {
+/// `190`, `100/2388012`, `HTTP 503`, `network`; the code, subcode and a message.
+fn error_key(f: &Failure) -> (String, Option<i64>, Option<i64>, String) {
     match f {
         Failure::Graph(g) => {
             let key = match (g.code, g.subcode, g.http_status) {
@@ -103,8 +142,8 @@ fn error_key(f: &Failure) -> (String, String) {
                 (None, _, Some(h)) => format!("HTTP {h}"),
                 (None, _, None) => "unknown".to_string(),
             };
-            (key, g.message.clone())
+            (key, g.code, g.subcode, g.summary())
         }
-        Failure::Network { message, .. } => ("network".to_string(), message.clone()),
+        Failure::Network { message, .. } => ("network".to_string(), None, None, message.clone()),
     }
 }

@@ -1015,3 +1015,67 @@ async fn not_verified_at_register_goes_back_to_request_code_once() {
     assert_eq!(fake.calls(Step::RequestCode), 1);
     assert_eq!(fake.calls(Step::Register), 2);
 }
+
+/// A recorder on a disk that fills up after `room` lines.
+struct FullDisk {
+    inner: Rec,
+    room: usize,
+}
+
+impl Recorder for FullDisk {
+    fn about_to_send(&mut self, sends: &[Sent]) -> std::io::Result<()> {
+        self.inner.about_to_send(sends)
+    }
+    fn record(&mut self, row: &ValidRow, attempts: u32, result: &RowResult) -> std::io::Result<()> {
+        if self.inner.lines.len() >= self.room {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        self.inner.record(row, attempts, result)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_results_file_that_cannot_be_written_stops_the_sending() {
+    let fake = Arc::new(Fake::new());
+    let rows: Vec<_> = (1..=40)
+        .map(|i| row(i, "1", &format!("55501000{i:02}")))
+        .collect();
+    let mut rec = FullDisk {
+        inner: Rec::default(),
+        room: 5,
+    };
+    let mut progress = NoProgress;
+    let (_tx, rx) = watch::channel(false);
+    let l = Limits {
+        concurrency: 1,
+        ..limits()
+    };
+    let report = runner(
+        fake.clone(),
+        vec!["tok"],
+        l,
+        Rules::new(3),
+        Arc::new(NoCodes),
+    )
+    .run(jobs(&rows), &mut rec, &mut progress, rx)
+    .await;
+    assert_eq!(
+        report.created + report.failed + report.skipped,
+        40,
+        "every row ends"
+    );
+    assert_eq!(report.write_failures, 35);
+    assert!(
+        report
+            .first_write_error
+            .as_deref()
+            .unwrap()
+            .contains("No space")
+    );
+    assert_eq!(
+        report.aborted.as_deref(),
+        Some("not attempted: the results file cannot be written")
+    );
+    // One call was in flight when the first write failed; nothing after it.
+    assert_eq!(fake.state.lock().unwrap().creates.len(), 6);
+}

@@ -28,7 +28,18 @@ pub(super) fn on_page(mut job: Job, page: ListPage, rules: &Rules, rng: &mut imp
             why.cause()
         );
         let id = found.id.clone();
-        return steps::advance(job, Status::Created, Some(id), Some(note), true, rules);
+        let existed = matches!(why, ReconcileWhy::AlreadyExists(_));
+        return match steps::advance(job, Status::Created, Some(id), Some(note), true, rules) {
+            Fate::Done { job, mut result } => {
+                result.existed = existed;
+                Fate::Done { job, result }
+            }
+            Fate::Progress { job, mut line } => {
+                line.existed = existed;
+                Fate::Progress { job, line }
+            }
+            other => other,
+        };
     }
     match (page.after, why.clone()) {
         (Some(after), why) => {

@@ -3,6 +3,7 @@
 //! output settings every command is given (`output`: quiet, verbose, colour). The
 //! edge of the pipeline: it reads the pipeline's values, nothing reads it.
 
+pub mod advice;
 pub mod diagnostics;
 pub mod output;
 pub mod progress;
