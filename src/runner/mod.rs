@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::graph::Reply;
 use crate::limits::Limits;
 use crate::results::{RowResult, Sent};
-use crate::schedule::{Dispatch, Scheduler};
+use crate::schedule::{Dispatch, Scheduler, Wait};
 use crate::secret::Pin;
 use crate::send::{Api, CallOk, Code, Effects, Fate, Job, Policy, Rules, Verdict, perform};
 use crate::validate::{ValidRow, WabaId};
@@ -83,6 +83,13 @@ pub struct Snapshot {
     pub paused: Vec<(WabaId, Duration)>,
     /// How much longer the whole app is paused, if it is.
     pub app_paused: Option<Duration>,
+    /// Nothing in flight and nothing may go now: what the queue waits for,
+    /// and for how long.
+    pub waiting: Option<(Wait, Duration)>,
+    /// The least time the per-WABA budgets (and pauses) need for what is queued.
+    pub budget_eta: Duration,
+    /// `--rate-per-waba`, to say what a budget wait is.
+    pub per_waba: Option<crate::limits::Rate>,
 }
 
 impl Snapshot {
@@ -174,7 +181,13 @@ impl<A: Api> Runner<A> {
             }
             let now = Instant::now();
             if now >= next_progress {
-                progress.update(&snapshot(state.sink.report, &state.sched, start, now));
+                progress.update(&snapshot(
+                    state.sink.report,
+                    &mut state.sched,
+                    &self.limits,
+                    start,
+                    now,
+                ));
                 next_progress = now + self.progress_every;
             }
             let sleep_until = wake.map_or(next_progress, |w| w.min(next_progress));
@@ -192,13 +205,21 @@ impl<A: Api> Runner<A> {
             }
         }
         let Loop {
-            sched, stopping, ..
+            mut sched,
+            stopping,
+            ..
         } = state;
         if let Some(reason) = stopping.filter(|_| !report.interrupted) {
             report.aborted.get_or_insert(reason);
         }
         report.elapsed = start.elapsed();
-        progress.finish(&snapshot(&report, &sched, start, Instant::now()));
+        progress.finish(&snapshot(
+            &report,
+            &mut sched,
+            &self.limits,
+            start,
+            Instant::now(),
+        ));
         report
     }
 }
@@ -456,8 +477,22 @@ impl<R: Recorder> Sink<'_, R> {
     }
 }
 
-fn snapshot(report: &RunReport, sched: &Scheduler<Job>, start: Instant, now: Instant) -> Snapshot {
+fn snapshot(
+    report: &RunReport,
+    sched: &mut Scheduler<Job>,
+    limits: &Limits,
+    start: Instant,
+    now: Instant,
+) -> Snapshot {
+    let outlook = sched.outlook(now);
+    let waiting = outlook
+        .next
+        .filter(|_| sched.in_flight() == 0)
+        .map(|(at, why)| (why, at.saturating_duration_since(now)));
     Snapshot {
+        waiting,
+        budget_eta: outlook.drain,
+        per_waba: Some(limits.rate_per_waba),
         total: report.total,
         created: report.created,
         failed: report.failed,

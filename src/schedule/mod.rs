@@ -33,6 +33,32 @@ pub enum Dispatch<T> {
     Empty,
 }
 
+/// What queued calls are waiting for, when nothing may go now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    /// The WABA's `--rate-per-waba` budget is spent until then.
+    Budget(WabaId),
+    /// The WABA is paused (Meta throttled it).
+    Paused(WabaId),
+    /// The whole app is paused.
+    AppPaused,
+    /// `--rate`.
+    Rate,
+    /// Rows waiting to retry after an error (backoff).
+    Backoff,
+    /// Usage near the limit spreads the WABA's calls out.
+    Slowdown(WabaId),
+}
+
+/// When the next queued call may go and why not before, and how long the
+/// budgets need for everything queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlook {
+    pub next: Option<(Instant, Wait)>,
+    /// The longest any WABA needs for its queued calls under its budget.
+    pub drain: Duration,
+}
+
 /// Usage at or above this percentage slows sending before Meta throttles.
 const SLOWDOWN_FROM_PCT: u32 = 80;
 
@@ -77,6 +103,26 @@ struct Lane<T> {
 }
 
 impl<T> Lane<T> {
+    /// When this lane's next call may go and what holds it, if not now.
+    fn wait(&mut self, now: Instant) -> Option<(Instant, Wait)> {
+        self.promote(now);
+        let waba = || self.waba.clone();
+        if let Some(until) = self.paused_until.filter(|u| *u > now) {
+            return Some((until, Wait::Paused(waba())));
+        }
+        if self.ready.is_empty() {
+            return self.delayed.peek().map(|Reverse(d)| (d.at, Wait::Backoff));
+        }
+        let free = self.budget.next_free(now);
+        if free > now {
+            return Some((free, Wait::Budget(waba())));
+        }
+        match self.last_dispatch.map(|l| l + self.spacing) {
+            Some(at) if at > now => Some((at, Wait::Slowdown(waba()))),
+            _ => None,
+        }
+    }
+
     fn promote(&mut self, now: Instant) {
         while self.delayed.peek().is_some_and(|Reverse(d)| d.at <= now) {
             if let Some(Reverse(d)) = self.delayed.pop() {
@@ -334,6 +380,49 @@ impl<T> Scheduler<T> {
     /// Jobs still queued (ready or delayed).
     pub fn queued(&self) -> usize {
         self.queued
+    }
+
+    /// A call to `waba` never reached anyone (it could not connect): its
+    /// unit of the WABA's budget is given back.
+    pub fn refund(&mut self, waba: &WabaId) {
+        self.lane(waba).budget.refund();
+    }
+
+    /// What the queue is waiting for, for the progress display.
+    pub fn outlook(&mut self, now: Instant) -> Outlook {
+        let mut next: Option<(Instant, Wait)> = None;
+        let mut drain = Duration::ZERO;
+        let mut any_ready_now = false;
+        for lane in &mut self.lanes {
+            let queued = lane.ready.len() + lane.delayed.len();
+            if queued == 0 {
+                continue;
+            }
+            let paused = lane
+                .paused_until
+                .map_or(Duration::ZERO, |u| u.saturating_duration_since(now));
+            drain = drain.max(lane.budget.time_for(queued, now).max(paused));
+            match lane.wait(now) {
+                None => any_ready_now = true,
+                Some((at, why)) => {
+                    if next.as_ref().is_none_or(|(n, _)| at < *n) {
+                        next = Some((at, why));
+                    }
+                }
+            }
+        }
+        if let Some(until) = self.app_paused_until.filter(|u| *u > now) {
+            next = Some((until, Wait::AppPaused));
+        } else if any_ready_now {
+            next = match &mut self.pacer {
+                Some(p) => p
+                    .next_at(now)
+                    .filter(|at| *at > now)
+                    .map(|at| (at, Wait::Rate)),
+                None => None,
+            };
+        }
+        Outlook { next, drain }
     }
 }
 

@@ -30,6 +30,11 @@ impl Pacer {
         }
     }
 
+    /// When the next slot is, without taking it.
+    pub fn next_at(&self, _now: Instant) -> Option<Instant> {
+        self.next
+    }
+
     /// Take the slot due now, or say when the next one is.
     pub fn try_take(&mut self, now: Instant) -> Result<(), Instant> {
         match self.next {

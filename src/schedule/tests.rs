@@ -242,3 +242,38 @@ async fn after_a_pause_one_probe_goes_before_the_rest() {
         Dispatch::Empty | Dispatch::WaitForCompletion
     ));
 }
+
+#[test]
+fn the_outlook_says_what_the_queue_waits_for_and_how_long_the_budgets_need() {
+    let t0 = Instant::now();
+    let limits = Limits {
+        rate_per_waba: Rate {
+            count: 2,
+            per: Duration::from_secs(60),
+        },
+        ..Limits::new(8, None, "2/m", 5, 30.0).unwrap()
+    };
+    let mut s: Scheduler<u32> = Scheduler::new(&limits);
+    let a = WabaId::new_unchecked("111");
+    for i in 0..5 {
+        s.push(&a, i, None);
+    }
+    assert!(matches!(s.next(t0), Dispatch::Go(_)));
+    assert!(matches!(s.next(t0), Dispatch::Go(_)));
+    s.finished(&a, true);
+    s.finished(&a, true);
+    let o = s.outlook(t0);
+    assert_eq!(
+        o.next,
+        Some((t0 + Duration::from_secs(60), Wait::Budget(a.clone())))
+    );
+    // Three more at 2 a minute: the 3rd waits two windows.
+    assert_eq!(o.drain, Duration::from_secs(120));
+    s.pause_waba(&a, t0 + Duration::from_secs(300));
+    let o = s.outlook(t0);
+    assert_eq!(
+        o.next,
+        Some((t0 + Duration::from_secs(300), Wait::Paused(a)))
+    );
+    assert_eq!(o.drain, Duration::from_secs(300));
+}

@@ -57,6 +57,32 @@ impl RollingWindow {
         self.calls.push_back(now);
     }
 
+    /// Take back the last call recorded: it never reached anyone (it could
+    /// not connect), so it spent nothing of Meta's budget.
+    pub fn refund(&mut self) {
+        self.calls.pop_back();
+    }
+
+    /// How long until `n` more calls have all been allowed to go, if each
+    /// goes as soon as the window lets it.
+    pub fn time_for(&mut self, n: usize, now: Instant) -> Duration {
+        self.expire(now);
+        let free = self.limit - self.calls.len().min(self.limit);
+        if n <= free {
+            return Duration::ZERO;
+        }
+        // Slots free up as the calls in the window (and the `free` ones
+        // taken now) leave it, one window after each.
+        let k = n - free - 1;
+        let base = if k % self.limit < self.calls.len() {
+            self.calls[k % self.limit]
+        } else {
+            now
+        };
+        let windows = u32::try_from(k / self.limit + 1).unwrap_or(u32::MAX);
+        (base + self.window.saturating_mul(windows)).saturating_duration_since(now)
+    }
+
     /// Calls counted in the current window.
     #[cfg(test)]
     pub fn used(&mut self, now: Instant) -> usize {
@@ -68,6 +94,26 @@ impl RollingWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_for_counts_whole_windows_beyond_the_burst() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut w = RollingWindow::new(3, s(60));
+        assert_eq!(w.time_for(3, t0), Duration::ZERO);
+        // The 4th waits for the first window, the 7th for the second.
+        assert_eq!(w.time_for(4, t0), s(60));
+        assert_eq!(w.time_for(7, t0), s(120));
+        w.record(t0);
+        w.record(t0 + s(10));
+        let now = t0 + s(20);
+        assert_eq!(w.time_for(1, now), Duration::ZERO);
+        // Next slots: when t0's call leaves (t0+60), then t0+10's (t0+70).
+        assert_eq!(w.time_for(2, now), s(40));
+        assert_eq!(w.time_for(3, now), s(50));
+        w.refund();
+        assert_eq!(w.time_for(2, now), Duration::ZERO);
+    }
 
     #[test]
     fn allows_burst_then_waits_for_oldest_to_leave() {

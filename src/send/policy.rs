@@ -6,7 +6,7 @@
 //! row going back in the queue has been blocked meanwhile.
 
 use rand::{SeedableRng, rngs::SmallRng};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::backoff::Backoff;
@@ -17,6 +17,7 @@ use super::throttle::{from_hints, requested_wait};
 use super::{Call, CallOk, Job, TokenId, read, register, request_code, verify_code};
 use crate::graph::{ErrorClass, Failure, Hints, Reply, classify};
 use crate::results::RowResult;
+use crate::validate::WabaId;
 
 /// The knobs of the rules.
 #[derive(Debug, Clone)]
@@ -31,8 +32,12 @@ pub struct Rules {
     pub backoff: Backoff,
     /// Throttled answers a row may meet before it is given up.
     pub max_throttles: u32,
-    /// Pause of a WABA throttled without saying for how long.
+    /// Pause of a WABA throttled without saying for how long: the first
+    /// time; it doubles for each throttle that follows without a success in
+    /// between, up to `max_pause` (people report 30–40 minute cooldowns, and
+    /// each refused probe extends Meta's block).
     pub default_waba_pause: Duration,
+    pub max_pause: Duration,
     /// Pause of the app throttled without saying for how long.
     pub default_app_pause: Duration,
 }
@@ -47,6 +52,7 @@ impl Rules {
             backoff: Backoff::default(),
             max_throttles: 20,
             default_waba_pause: Duration::from_secs(60),
+            max_pause: Duration::from_secs(3600),
             default_app_pause: Duration::from_secs(60),
         }
     }
@@ -121,6 +127,15 @@ pub struct Policy {
     blocks: Blocks,
     token_names: Vec<String>,
     tokens_used: BTreeSet<TokenId>,
+    /// Throttles in a row without a success, per WABA and for the app.
+    waba_throttles: HashMap<WabaId, u32>,
+    app_throttles: u32,
+}
+
+/// `base` doubled for each throttle after the first, at most `max`.
+fn grown(base: Duration, streak: u32, max: Duration) -> Duration {
+    let doublings = streak.saturating_sub(1).min(16);
+    base.saturating_mul(1 << doublings).min(max)
 }
 
 impl Policy {
@@ -139,6 +154,8 @@ impl Policy {
             blocks: Blocks::default(),
             token_names,
             tokens_used,
+            waba_throttles: HashMap::new(),
+            app_throttles: 0,
         }
     }
 
@@ -155,6 +172,10 @@ impl Policy {
             success: result.is_ok(),
             ..Effects::default()
         };
+        if result.is_ok() {
+            self.waba_throttles.remove(&job.row.waba_id);
+            self.app_throttles = 0;
+        }
         from_hints(&hints, class, &mut effects);
         let fate = match (result, class) {
             (Ok(ok), _) => self.on_success(job, ok),
@@ -201,10 +222,19 @@ impl Policy {
                     let step = job.step();
                     return Fate::done(job, RowResult::failed(step, failure, Some(note)));
                 }
+                let max = self.rules.max_pause;
                 if class == ErrorClass::ThrottledWaba {
-                    effects.pause_waba(wait.unwrap_or(self.rules.default_waba_pause));
+                    let streak = self
+                        .waba_throttles
+                        .entry(job.row.waba_id.clone())
+                        .or_default();
+                    *streak += 1;
+                    let pause = grown(self.rules.default_waba_pause, *streak, max);
+                    effects.pause_waba(wait.unwrap_or(pause));
                 } else {
-                    effects.pause_app(wait.unwrap_or(self.rules.default_app_pause));
+                    self.app_throttles += 1;
+                    let pause = grown(self.rules.default_app_pause, self.app_throttles, max);
+                    effects.pause_app(wait.unwrap_or(pause));
                 }
                 Fate::again(job, Duration::ZERO)
             }

@@ -307,3 +307,27 @@ fn next_page_is_followed() {
     let (job, _) = again(go(j, ok(CallOk::Page(page))));
     assert!(matches!(job.call, Call::ListNumbers { after: Some(ref a), .. } if a == "cursor"));
 }
+
+#[test]
+fn a_throttle_without_a_time_grows_until_a_success() {
+    let mut p = policy();
+    let pauses: Vec<u64> = (1..=8)
+        .map(|row| {
+            let v = p.on_answer(job_on(row, "5", 0), err(80008, None));
+            v.effects.pause_waba.unwrap().as_secs()
+        })
+        .collect();
+    assert_eq!(pauses, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    // Another WABA starts from the beginning.
+    let v = p.on_answer(job_on(20, "6", 0), err(80008, None));
+    assert_eq!(v.effects.pause_waba, Some(Duration::from_secs(60)));
+    // A success on WABA 5 resets it.
+    p.on_answer(job_on(9, "5", 0), ok(CallOk::Created("1".into())));
+    let v = p.on_answer(job_on(10, "5", 0), err(80008, None));
+    assert_eq!(v.effects.pause_waba, Some(Duration::from_secs(60)));
+    // A regain time from Meta is obeyed as it is.
+    let mut reply = err(80008, None);
+    reply.hints.waba_regain = Some(Duration::from_secs(1200));
+    let v = p.on_answer(job_on(11, "5", 0), reply);
+    assert_eq!(v.effects.pause_waba, Some(Duration::from_secs(1200)));
+}
