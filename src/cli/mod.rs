@@ -191,14 +191,9 @@ pub struct SendArgs {
     /// Results CSV to write (one line per manifest row).
     #[arg(long, value_name = "FILE")]
     pub results: PathBuf,
-    /// Graph API base URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "WABA_GRAPH_URL",
-        default_value = "https://graph.facebook.com"
-    )]
-    pub graph_url: String,
+    /// Graph API base URL [default: https://graph.facebook.com; env: WABA_GRAPH_URL]. The run says where it sends, and from which setting, before anything else.
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
     /// Graph API version in the path, like v25.0.
     #[arg(
         long,
@@ -394,6 +389,65 @@ impl LimitArgs {
     }
 }
 
+/// Meta's Graph API, where a run sends unless told otherwise.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
+
+/// `--graph-url`, else `WABA_GRAPH_URL`, else Meta; checked before any file is
+/// made, and remembered with where it came from (an exported
+/// `WABA_GRAPH_URL` left over from a rehearsal must not go unnoticed).
+fn graph_endpoint(flag: Option<String>) -> Result<run::Endpoint, Refused> {
+    let env = std::env::var("WABA_GRAPH_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let (url, from) = match (flag, env) {
+        (Some(url), _) => (url, "--graph-url"),
+        (None, Some(url)) => (url, "WABA_GRAPH_URL"),
+        (None, None) => (DEFAULT_GRAPH_URL.to_string(), "the default"),
+    };
+    check_graph_url(url.trim(), from)?;
+    Ok(run::Endpoint::Graph {
+        url: url.trim().trim_end_matches('/').to_string(),
+        from,
+    })
+}
+
+/// A base URL the way the Graph client wants it, or the fix.
+fn check_graph_url(url: &str, from: &str) -> Result<(), Refused> {
+    let bad = |why: String| Refused::msg(format!("{from}: `{}` {why}", crate::text::clip(url)));
+    if !url.contains("://") {
+        return Err(bad(format!(
+            "has no scheme: write it as https://{url} (or http:// for a local sandbox)"
+        )));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| bad(format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad(
+            "must start with https:// (or http:// for a local sandbox)".into(),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err(bad(
+            "must not carry a query, a fragment or credentials".into()
+        ));
+    }
+    let last = parsed
+        .path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if ApiVersion::parse(last).is_ok() {
+        let base = url
+            .trim_end_matches('/')
+            .trim_end_matches(last)
+            .trim_end_matches('/');
+        return Err(bad(format!(
+            "ends in an API version: give the base ({base}) and the version with --api-version {last}"
+        )));
+    }
+    Ok(())
+}
+
 impl SendArgs {
     /// The checked configuration of `run` / `retry`.
     pub fn config(self, input: run::Input, output: Output) -> Result<run::Config, Refused> {
@@ -417,7 +471,7 @@ impl SendArgs {
             endpoint: if self.sandbox {
                 run::Endpoint::Sandbox
             } else {
-                run::Endpoint::Graph(self.graph_url)
+                graph_endpoint(self.graph_url)?
             },
             api_version: ApiVersion::parse(&self.api_version)?,
             token_env: self.token_env,

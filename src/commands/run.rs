@@ -52,8 +52,9 @@ impl Input {
 /// Where a run sends.
 #[derive(Debug, Clone)]
 pub enum Endpoint {
-    /// `--graph-url` (Meta, or a sandbox started elsewhere).
-    Graph(String),
+    /// Meta, or a sandbox started elsewhere; `from` says which setting gave
+    /// the URL (`--graph-url`, `WABA_GRAPH_URL`, the default).
+    Graph { url: String, from: &'static str },
     /// `--sandbox`: the built-in fake Graph API, started in-process.
     Sandbox,
 }
@@ -111,6 +112,9 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
         return Ok(Outcome::Refused);
     };
     let file_codes = read_codes(&config, &work.valid)?;
+    check_paths(&config)?;
+    // Everything that can refuse is checked before the results file is made.
+    let target = Target::start(&config).await?;
     let (mut session, past) = Session::open(&config.results, config.mode)?;
     if let Some(rep) = &past.repaired {
         eprintln!(
@@ -120,13 +124,18 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
             rep.bytes_removed
         );
     }
-    let target = Target::start(&config).await?;
     let codes = code_source(&config, file_codes, &target);
     let mut kept = work.write_invalid(&mut session, &past)?;
     let manifest_rows = work.valid.len() + work.invalid.len();
     let rows = work.rows(&secrets);
     let rules = config.rules();
-    let start = resume::start(rows, &past, &rules, codes.as_ref())?;
+    let start = match resume::start(rows, &past, &rules, codes.as_ref()) {
+        Ok(start) => start,
+        Err(mismatch) => {
+            session.abandon();
+            return Err(mismatch.into());
+        }
+    };
     for line in &start.copy {
         session.write(line)?;
     }
@@ -144,6 +153,46 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let closed = session.close(report.skipped == 0 && report.aborted.is_none());
     target.stop().await;
     Ok(conclude(&config, &report, closed, kept, manifest_rows))
+}
+
+/// The files a run writes, checked before anything is made: the results file
+/// is never the manifest itself (`--force` would set the manifest aside and
+/// overwrite it), and the `--summary-json` file can be written where it is.
+fn check_paths(config: &Config) -> Result<(), Refused> {
+    let canonical = |p: &Path| -> Option<PathBuf> {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    let input = config.input.path();
+    if canonical(input).is_some() && canonical(input) == canonical(&config.results) {
+        return Err(Refused::msg(format!(
+            "--results {} is the manifest being read: choose another file for the results",
+            config.results.display()
+        )));
+    }
+    if let Some(json) = &config.summary_json {
+        let dir = json
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(Refused::msg(format!(
+                "--summary-json {}: the directory {} does not exist",
+                json.display(),
+                dir.display()
+            )));
+        }
+        if json.is_dir() {
+            return Err(Refused::msg(format!(
+                "--summary-json {}: is a directory, not a file",
+                json.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `--dry-run` is `plan`, with `--resume` honoured.
@@ -391,7 +440,14 @@ impl Target {
                 );
                 (s.url(), Some(Arc::new(s)))
             }
-            Endpoint::Graph(url) => (url.clone(), None),
+            Endpoint::Graph { url, from } => {
+                eprintln!(
+                    "waba-provision: sending to {}/{} (from {from})",
+                    url.trim_end_matches('/'),
+                    config.api_version
+                );
+                (url.clone(), None)
+            }
         };
         let client = GraphClient::new(ClientConfig {
             graph_url,

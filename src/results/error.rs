@@ -21,6 +21,13 @@ pub enum ResultsError {
     )]
     Locked { path: PathBuf },
 
+    #[error(
+        "cannot write the results file {}: the directory {} does not exist",
+        path.display(),
+        dir.display()
+    )]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -62,6 +69,7 @@ impl ResultsError {
         match self {
             ResultsError::Exists { path }
             | ResultsError::Locked { path }
+            | ResultsError::NoDirectory { path, .. }
             | ResultsError::Io { path, .. }
             | ResultsError::Corrupt { path, .. }
             | ResultsError::ForeignHeader { path, .. }

@@ -93,6 +93,18 @@ impl Session {
         self.journal.record_sends(sends)
     }
 
+    /// Give up before anything was sent (a refusal found after opening):
+    /// the journal goes if it holds nothing; the results file is left as it
+    /// was found (a fresh one holds only its header).
+    pub fn abandon(self) {
+        let path = self.file.path().to_path_buf();
+        drop(self);
+        let journal = super::journal_path(&path);
+        if std::fs::metadata(&journal).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(&journal);
+        }
+    }
+
     /// End the session. `complete`: no row was left unfinished (skipped) and
     /// the run did not abort, so the journal has nothing more to say.
     pub fn close(self, complete: bool) -> Closed {

@@ -59,7 +59,11 @@ impl ResultsFile {
         path: &Path,
         mode: OpenMode,
     ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
-        // The lock comes first, so two racing runs cannot both pass the checks below.
+        // Refusals that need no lock come first, so a refused run leaves no
+        // lock file behind (the lock file is never removed once made).
+        precheck(path, mode)?;
+        // The lock comes before the real checks, so two racing runs cannot
+        // both pass them.
         let lock = RunLock::acquire(path)?;
         let exists = path.try_exists().map_err(io_at(path))?;
         if path.is_dir() {
@@ -319,6 +323,36 @@ fn write_lines(out: &mut impl Write, lines: &[&[u8]]) -> io::Result<()> {
         }
     }
     out.flush()
+}
+
+/// What can be refused before the lock is taken: a missing directory (named
+/// by the results path the user typed, not the lock file's), a directory in
+/// the way, an existing file without `--resume`/`--force`.
+fn precheck(path: &Path, mode: OpenMode) -> Result<(), ResultsError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(ResultsError::NoDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
+    if path.is_dir() {
+        return Err(ResultsError::io(
+            path,
+            io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"),
+        ));
+    }
+    // With a lock file there, the lock says more ("in use by another run").
+    let lock_exists = super::lock_path(path).exists();
+    if mode == OpenMode::Fresh && !lock_exists && path.try_exists().map_err(io_at(path))? {
+        return Err(ResultsError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// Move a journal left by an earlier run out of the way of a fresh start.

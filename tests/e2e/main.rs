@@ -2,6 +2,7 @@
 //! the in-process sandbox. One test binary to save link time.
 
 mod cli;
+mod operator;
 mod run;
 mod sandbox;
 mod support;

@@ -1,0 +1,180 @@
+//! End-to-end: what an operator trips over — a typo'd URL, a leftover
+//! `WABA_GRAPH_URL`, a results path that is the manifest, missing
+//! directories — found before any file is made, each with the fix.
+
+use std::path::Path;
+
+use crate::support::bin;
+
+/// A small valid manifest in a fresh directory.
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.csv");
+    std::fs::write(&m, "waba_id,cc,phone_number\n111,44,7400000001\n").unwrap();
+    (dir, m)
+}
+
+/// Every file in `dir` but the manifest: what a refused run left behind.
+fn left_behind(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "m.csv")
+        .collect();
+    names.sort();
+    names
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = bin()
+        .args(args)
+        .env("WABA_ACCESS_TOKEN", "tok")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_graph_url_without_scheme_or_with_a_version_is_refused_with_the_fix() {
+    let (dir, m) = setup();
+    let res = dir.path().join("r.csv");
+    let (m, res) = (m.to_str().unwrap(), res.to_str().unwrap());
+    let (code, err) = run(&[
+        "run",
+        m,
+        "--results",
+        res,
+        "--graph-url",
+        "graph.facebook.com",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("write it as https://graph.facebook.com"),
+        "{err}"
+    );
+    let (code, err) = run(&[
+        "run",
+        m,
+        "--results",
+        res,
+        "--graph-url",
+        "https://graph.facebook.com/v25.0",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "give the base (https://graph.facebook.com) and the version with --api-version v25.0"
+        ),
+        "{err}"
+    );
+    assert!(
+        left_behind(dir.path()).is_empty(),
+        "{:?}",
+        left_behind(dir.path())
+    );
+}
+
+#[test]
+fn the_run_says_where_it_sends_and_from_which_setting() {
+    let (dir, m) = setup();
+    let res = dir.path().join("r.csv");
+    // Nothing listens on port 9: the point is the first line, not the run.
+    let out = bin()
+        .args([
+            "run",
+            m.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+        ])
+        .args(["--timeout", "1", "--max-attempts", "1"])
+        .env("WABA_ACCESS_TOKEN", "tok")
+        .env("WABA_GRAPH_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sending to http://127.0.0.1:9/v25.0 (from WABA_GRAPH_URL)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn results_naming_the_manifest_is_refused_even_with_force() {
+    let (dir, m) = setup();
+    let before = std::fs::read(&m).unwrap();
+    let path = m.to_str().unwrap();
+    let (code, err) = run(&[
+        "run",
+        path,
+        "--results",
+        path,
+        "--force",
+        "--graph-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is the manifest being read"), "{err}");
+    assert_eq!(std::fs::read(&m).unwrap(), before);
+    assert!(
+        left_behind(dir.path()).is_empty(),
+        "{:?}",
+        left_behind(dir.path())
+    );
+}
+
+#[test]
+fn refusals_at_start_leave_no_file_behind() {
+    let (dir, m) = setup();
+    let m = m.to_str().unwrap();
+    let res = dir.path().join("r.csv");
+    let res = res.to_str().unwrap();
+    let url = ["--graph-url", "http://127.0.0.1:9"];
+    // A results directory that does not exist: named as typed.
+    let missing = dir.path().join("nope/r.csv");
+    let (code, err) = run(&[
+        "run",
+        m,
+        "--results",
+        missing.to_str().unwrap(),
+        url[0],
+        url[1],
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot write the results file {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".lock"), "{err}");
+    // A --summary-json directory that does not exist.
+    let json = dir.path().join("nope/s.json");
+    let (code, err) = run(&[
+        "run",
+        m,
+        "--results",
+        res,
+        "--summary-json",
+        json.to_str().unwrap(),
+        url[0],
+        url[1],
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--summary-json"), "{err}");
+    // A missing token.
+    let out = bin()
+        .args(["run", m, "--results", res, url[0], url[1]])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        left_behind(dir.path()).is_empty(),
+        "{:?}",
+        left_behind(dir.path())
+    );
+}
