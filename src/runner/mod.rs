@@ -431,22 +431,12 @@ impl<R: Recorder> Sink<'_, R> {
 
 async fn perform<A: Api>(api: &A, creds: &A::Creds, job: &Job) -> StepReply {
     match &job.step {
-        Step::Create => {
-            let Reply { result, hints } = api.create(creds, &job.row).await;
-            Reply {
-                result: result.map(StepOk::Created),
-                hints,
-            }
-        }
-        Step::Reconcile { after, .. } => {
-            let Reply { result, hints } = api
-                .list_page(creds, &job.row.waba_id, after.as_deref())
-                .await;
-            Reply {
-                result: result.map(StepOk::Page),
-                hints,
-            }
-        }
+        Step::Create => Reply::map(api.create(creds, &job.row).await, StepOk::Created),
+        Step::Reconcile { after, .. } => Reply::map(
+            api.list_page(creds, &job.row.waba_id, after.as_deref())
+                .await,
+            StepOk::Page,
+        ),
     }
 }
 

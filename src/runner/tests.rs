@@ -76,6 +76,7 @@ impl Api for Fake {
             return Reply {
                 result: Err(Fake::graph(190, Some(463), "Error validating access token")),
                 hints: Hints::default(),
+                exchange: None,
             };
         }
         let step = st.script.get_mut(&digits).and_then(|q| q.pop_front());
@@ -83,6 +84,7 @@ impl Api for Fake {
             Some(Scripted::Fail(f, hints)) => Reply {
                 result: Err(f),
                 hints,
+                exchange: None,
             },
             other => {
                 if st.ledger.iter().any(|(_, d, _)| *d == digits) {
@@ -93,6 +95,7 @@ impl Api for Fake {
                             "This phone number already exists",
                         )),
                         hints: Hints::default(),
+                        exchange: None,
                     };
                 }
                 st.next_id += 1;
@@ -109,6 +112,7 @@ impl Api for Fake {
                 Reply {
                     result,
                     hints: Hints::default(),
+                    exchange: None,
                 }
             }
         }
@@ -143,6 +147,7 @@ impl Api for Fake {
         Reply {
             result: Ok(ListPage { numbers, after }),
             hints: Hints::default(),
+            exchange: None,
         }
     }
 }

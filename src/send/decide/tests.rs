@@ -20,6 +20,7 @@ fn err(code: i64, subcode: Option<i64>) -> StepReply {
             ..Default::default()
         })),
         hints: Hints::default(),
+        exchange: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn success_is_created() {
         Reply {
             result: Ok(StepOk::Created("123".into())),
             hints: Hints::default(),
+            exchange: None,
         },
     );
     assert!(matches!(d, Decision::Created { id, note: None, .. } if id == "123"));
@@ -123,6 +125,7 @@ fn in_doubt_goes_to_reconcile_first() {
             in_doubt: true,
         }),
         hints: Hints::default(),
+        exchange: None,
     };
     match go(j, reply) {
         Decision::Requeue { job, .. } => {
@@ -148,6 +151,7 @@ fn connect_error_is_retried_without_reconcile() {
             in_doubt: false,
         }),
         hints: Hints::default(),
+        exchange: None,
     };
     assert!(matches!(go(j, reply), Decision::Requeue { job, .. } if job.step == Step::Create));
 }
@@ -176,6 +180,7 @@ fn already_exists_reconciles_then_matches_by_digits() {
         Reply {
             result: Ok(StepOk::Page(page)),
             hints: Hints::default(),
+            exchange: None,
         },
     );
     assert!(matches!(d, Decision::Created { id, note: Some(_), .. } if id == "2"));
@@ -210,6 +215,7 @@ fn next_page_is_followed() {
         Reply {
             result: Ok(StepOk::Page(page)),
             hints: Hints::default(),
+            exchange: None,
         },
     ) {
         Decision::Requeue { job, .. } => {
