@@ -2,8 +2,9 @@
 //! into one checked [`SandboxConfig`]; the long help is in `sandbox_help.rs`.
 
 use crate::limits::Rate;
-use crate::sandbox::{SandboxConfig, SandboxError, SandboxSecret};
+use crate::sandbox::{PortfolioCap, SandboxConfig, SandboxError, SandboxSecret};
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// Behaviour options of `waba-provision sandbox`. A flag given on the command
 /// line overrides the same field of `--config`.
@@ -63,15 +64,53 @@ pub struct SandboxArgs {
     /// Delay of a slow answer, in milliseconds (default 35000, beyond the runner's 30 s timeout).
     #[arg(long, value_name = "MS")]
     pub slow_ms: Option<u64>,
-    /// Rate (0..1) at which the number IS created and the connection then closes with no answer.
+    /// Rate (0..1) at which a POST (create, request_code, verify_code, register) IS carried out and the connection then closes with no answer.
     #[arg(long, value_name = "P")]
     pub drop_after_create_rate: Option<f64>,
-    /// Faults also hit GET listings (by default only POST creates).
+    /// Faults also hit GETs, listings and number reads (by default only POSTs).
     #[arg(long)]
     pub faults_on_get: bool,
     /// Request-log entries kept in memory, oldest dropped beyond (default 200000).
     #[arg(long, value_name = "N")]
     pub request_log_limit: Option<usize>,
+    /// The onboarding behaviours (boxed: they would make every `Command` large).
+    #[command(flatten)]
+    pub onboarding: Box<OnboardingArgs>,
+}
+
+/// The onboarding behaviours of SPEC 7 (`sandbox` flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OnboardingArgs {
+    /// How long a code from request_code stays valid, in milliseconds (default 600000, 10 minutes).
+    #[arg(long, value_name = "MS")]
+    pub code_ttl_ms: Option<u64>,
+    /// Register calls allowed per number in a moving window, refused ones included (default 10/72h, Meta's). Beyond → 133016, number locked for one window.
+    #[arg(long, value_name = "N/DURATION")]
+    pub register_limit: Option<String>,
+    /// Delay from a number's creation until its display name turns from PENDING_REVIEW to APPROVED, in milliseconds (default 30000).
+    #[arg(long, value_name = "MS")]
+    pub name_review_delay_ms: Option<u64>,
+    /// A number (E.164 digits: cc + national number) that already has a two-step PIN: register with another PIN → 133005. Repeatable. A fake PIN; it never appears in the log.
+    #[arg(long = "number-pin", value_name = "DIGITS=PIN")]
+    pub number_pins: Vec<String>,
+    /// A number (E.164 digits) whose source WABA still has two-step verification on: migrating it → 2388103. Repeatable.
+    #[arg(long = "two-step-on-source", value_name = "DIGITS")]
+    pub two_step_on_source: Vec<String>,
+    /// A preverified_id whose verification has expired: the number is created EXPIRED and register → 133006. Repeatable.
+    #[arg(long = "expired-preverified-id", value_name = "ID")]
+    pub expired_preverified_ids: Vec<String>,
+    /// Numbers a WABA (or a token, see --portfolio-cap-scope) may hold; beyond → HTTP 403, 200 / subcode 1349175 "Phone number limit exceeded". Default: no cap.
+    #[arg(long, value_name = "N")]
+    pub portfolio_cap: Option<u32>,
+    /// What the portfolio cap counts: waba (numbers on the WABA, default) or token (numbers created with the token, on any WABA).
+    #[arg(long, value_name = "waba|token")]
+    pub portfolio_cap_scope: Option<String>,
+    /// Answer to a wrong or expired code: 136025 (default) or 100 (Meta's documented "The verification code is invalid or has expired", HTTP 422).
+    #[arg(long, value_name = "136025|100")]
+    pub rejected_code_answer: Option<String>,
+    /// Answer to register on a CONNECTED number: success (default) or already-registered (100 "already registered or in invalid state for registration", HTTP 422).
+    #[arg(long, value_name = "success|already-registered")]
+    pub connected_register_answer: Option<String>,
 }
 
 impl SandboxArgs {
@@ -138,9 +177,62 @@ impl SandboxArgs {
             c.faults.on_get = true;
         }
         set(&mut c.request_log_limit, args.request_log_limit);
+        self.onboarding(&mut c)?;
         c.check()?;
         Ok(c)
     }
+
+    /// The SPEC 7 behaviours (checked as a whole by `SandboxConfig::check`).
+    fn onboarding(&self, c: &mut SandboxConfig) -> Result<(), SandboxError> {
+        let args = &self.onboarding;
+        set(&mut c.code_ttl_ms, args.code_ttl_ms);
+        if let Some(r) = &args.register_limit {
+            c.register_limit = parse_budget("--register-limit", r)?;
+        }
+        set(&mut c.name_review_delay_ms, args.name_review_delay_ms);
+        for entry in &args.number_pins {
+            let (number, pin) = entry.split_once('=').ok_or_else(|| SandboxError::BadFlag {
+                flag: "--number-pin",
+                message: "expected DIGITS=PIN, e.g. 15550100001=123456".into(),
+            })?;
+            c.numbers_with_pin
+                .0
+                .insert(number.trim().to_string(), pin.trim().to_string());
+        }
+        c.two_step_on_source
+            .extend(args.two_step_on_source.iter().cloned());
+        c.expired_preverified_ids
+            .extend(args.expired_preverified_ids.iter().cloned());
+        if let Some(n) = args.portfolio_cap {
+            let scope = c.portfolio_cap.map(|p| p.scope).unwrap_or_default();
+            c.portfolio_cap = Some(PortfolioCap { numbers: n, scope });
+        }
+        if let Some(scope) = &args.portfolio_cap_scope {
+            let scope = parse("--portfolio-cap-scope", scope)?;
+            match &mut c.portfolio_cap {
+                Some(cap) => cap.scope = scope,
+                None => {
+                    return Err(SandboxError::BadFlag {
+                        flag: "--portfolio-cap-scope",
+                        message: "needs --portfolio-cap N (or portfolio_cap in --config)".into(),
+                    });
+                }
+            }
+        }
+        if let Some(a) = &args.rejected_code_answer {
+            c.rejected_code_answer = parse("--rejected-code-answer", a)?;
+        }
+        if let Some(a) = &args.connected_register_answer {
+            c.connected_register_answer = parse("--connected-register-answer", a)?;
+        }
+        Ok(())
+    }
+}
+
+fn parse<T: FromStr<Err = String>>(flag: &'static str, value: &str) -> Result<T, SandboxError> {
+    value
+        .parse()
+        .map_err(|message| SandboxError::BadFlag { flag, message })
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -200,6 +292,78 @@ mod tests {
         assert_eq!(c.faults.transient, 0.25);
         assert_eq!(c.tokens.0.len(), 2);
         assert_eq!(c.tokens.0["tokB"], vec!["*".to_string()]);
+    }
+
+    #[test]
+    fn onboarding_flags_and_file_fields() {
+        use crate::sandbox::{CapScope, ConnectedRegisterAnswer, RejectedCodeAnswer};
+        let d = SandboxConfig::default();
+        assert_eq!((d.code_ttl_ms, d.name_review_delay_ms), (600_000, 30_000));
+        assert_eq!(d.register_limit.to_string(), "10/72h");
+        assert_eq!(d.portfolio_cap, None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.yaml");
+        std::fs::write(
+            &file,
+            "register_limit: 10/2s\nportfolio_cap: { numbers: 5, scope: token }\nnumbers_with_pin: { '15550100001': '111111' }\nrejected_code_answer: '100'\n",
+        )
+        .unwrap();
+        let c = args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--code-ttl-ms",
+            "500",
+            "--name-review-delay-ms",
+            "200",
+            "--number-pin",
+            "447700900123=654321",
+            "--two-step-on-source",
+            "15550100009",
+            "--expired-preverified-id",
+            "pv-old",
+            "--portfolio-cap",
+            "2",
+            "--connected-register-answer",
+            "already-registered",
+        ])
+        .unwrap();
+        assert_eq!(c.register_limit.per, std::time::Duration::from_secs(2));
+        assert_eq!((c.code_ttl_ms, c.name_review_delay_ms), (500, 200));
+        assert_eq!(c.numbers_with_pin.0.len(), 2);
+        assert!(!format!("{c:?}").contains("654321"), "PINs never print");
+        assert_eq!(c.two_step_on_source, vec!["15550100009".to_string()]);
+        assert_eq!(c.expired_preverified_ids, vec!["pv-old".to_string()]);
+        // The flag sets the count, the file's scope stays.
+        assert_eq!(
+            c.portfolio_cap,
+            Some(PortfolioCap {
+                numbers: 2,
+                scope: CapScope::Token
+            })
+        );
+        assert_eq!(c.rejected_code_answer, RejectedCodeAnswer::Invalid100);
+        assert_eq!(
+            c.connected_register_answer,
+            ConnectedRegisterAnswer::AlreadyRegistered
+        );
+
+        for bad in [
+            &["--number-pin", "15550100001"][..],
+            &["--number-pin", "15550100001=12345"],
+            &["--number-pin", "+1555=123456"],
+            &["--two-step-on-source", "1-555"],
+            &["--portfolio-cap-scope", "token"],
+            &["--portfolio-cap", "2", "--portfolio-cap-scope", "app"],
+            &["--rejected-code-answer", "136026"],
+            &["--connected-register-answer", "maybe"],
+            &["--register-limit", "10"],
+            &["--code-ttl-ms", "0"],
+        ] {
+            assert!(args(bad).is_err(), "{bad:?}");
+        }
+        let e = args(&["--number-pin", "15550100001=98765"]).unwrap_err();
+        assert!(!e.to_string().contains("98765"), "{e}");
     }
 
     #[test]

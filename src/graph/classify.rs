@@ -41,7 +41,11 @@ fn is_buc_code(code: i64) -> bool {
 }
 
 /// Codes (or subcodes) known to be permanent for this input or credential:
-/// `is_transient` must not turn them into retries.
+/// `is_transient` must not turn them into retries. The onboarding codes are
+/// here too (136024/136025 request/verify code, 133005 PIN mismatch, 133006
+/// not verified, 133008/133009 PIN guesses, 133010 not registered, 133016
+/// register limit, 1349175 portfolio cap): what each means for a row is
+/// decided by the step's rules, not here.
 fn is_known_permanent(code: i64) -> bool {
     matches!(
         code,
@@ -61,11 +65,14 @@ fn is_known_permanent(code: i64) -> bool {
             | 133000
             | 133005
             | 133006
+            | 133008
+            | 133009
             | 133010
             | 133016
             | 136024
             | 136025
             | 200000
+            | 1349175
             | 2388000..=2388999
     )
 }

@@ -1,21 +1,25 @@
 //! The HTTP side of the Graph API: `POST /{version}/{waba_id}/phone_numbers`
-//! (form-encoded) and `GET` of the same path for reconciliation.
+//! (form-encoded), `GET` of the same path for reconciliation, the steps
+//! `POST /{version}/{phone_number_id}/request_code`, `/verify_code`,
+//! `/register` (form-encoded) and the read `GET /{version}/{phone_number_id}`.
 //!
 //! The token goes only in `Authorization: Bearer`; `appsecret_proof` (an HMAC,
 //! not the token) goes in the form body of a POST and the query of a GET, as
-//! Meta documents. Failures are values: what Meta said ([`Failure::Graph`]) or
-//! why nothing usable came back ([`Failure::Network`], with whether the request
-//! may have been carried out). Messages are scrubbed of the token and of query
-//! strings before they leave this module.
+//! Meta documents; the code and the PIN only in the form body. Failures are
+//! values: what Meta said ([`Failure::Graph`]) or why nothing usable came back
+//! ([`Failure::Network`], with whether the request may have been carried out).
+//! Messages are cleaned of secrets and query strings (`redact`) before they
+//! leave this module. Every call also reports its [`Exchange`].
 
 use super::config::{ApiVersion, ClientConfig, Credentials, GraphSetupError};
+use super::redact::Secrets;
 use super::usage::parse_hints;
-use super::{Failure, GraphError, Hints, ListPage, Reply, parse};
-use reqwest::header::AUTHORIZATION;
-use reqwest::{RequestBuilder, Url};
+use super::{Exchange, Failure, GraphError, Hints, ListPage, NumberState, Reply, parse};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use reqwest::{Method, RequestBuilder, Url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Connecting should never take long; a separate, shorter connect timeout
 /// (half the request timeout, at most this) lets a dead host be reported as
@@ -25,6 +29,68 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The fields the listing asks for, and its page size (Meta's maximum).
 const LIST_FIELDS: &str = "id,display_phone_number";
 const LIST_LIMIT: &str = "100";
+
+/// The fields a number read asks for (SPEC 7, `status`).
+const READ_FIELDS: &str = "id,display_phone_number,verified_name,status,code_verification_status,name_status,new_name_status,quality_rating,platform_type,throughput";
+
+/// Where a call's parameters go: a POST's form body or a GET's query string
+/// (`appsecret_proof` is added to them).
+enum Params<'a> {
+    Form(Vec<(&'static str, &'a str)>),
+    Query(Vec<(&'static str, &'a str)>),
+}
+
+/// One call before it is sent.
+struct Call<'a> {
+    method: Method,
+    url: Url,
+    params: Params<'a>,
+    creds: &'a Credentials,
+    /// The id the call is about: the WABA key of `X-Business-Use-Case-Usage`
+    /// (a phone-number id is not a key there, so every entry counts then).
+    hints_key: &'a str,
+    secrets: Secrets<'a>,
+}
+
+impl<'a> Call<'a> {
+    fn new(
+        method: Method,
+        url: Url,
+        params: Params<'a>,
+        creds: &'a Credentials,
+        hints_key: &'a str,
+    ) -> Self {
+        Call {
+            method,
+            url,
+            params,
+            creds,
+            hints_key,
+            secrets: Secrets {
+                token: creds.token().expose(),
+                digits: None,
+            },
+        }
+    }
+
+    fn post(
+        url: Url,
+        form: Vec<(&'static str, &'a str)>,
+        creds: &'a Credentials,
+        hints_key: &'a str,
+    ) -> Self {
+        Call::new(Method::POST, url, Params::Form(form), creds, hints_key)
+    }
+
+    fn get(
+        url: Url,
+        query: Vec<(&'static str, &'a str)>,
+        creds: &'a Credentials,
+        hints_key: &'a str,
+    ) -> Self {
+        Call::new(Method::GET, url, Params::Query(query), creds, hints_key)
+    }
+}
 
 /// One create call's parameters, borrowed from a validated row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,13 +183,9 @@ impl GraphClient {
         creds: &Credentials,
         req: &CreateRequest<'_>,
     ) -> Reply<String> {
-        let mut form = req.form();
-        if let Some(proof) = creds.appsecret_proof() {
-            form.push(("appsecret_proof", proof));
-        }
-        let request = authorize(self.http.post(self.endpoint(req.waba_id)), creds).form(&form);
-        self.execute(request, creds, req.waba_id, parse::created_id)
-            .await
+        let url = self.endpoint(req.waba_id, Some("phone_numbers"));
+        let call = Call::post(url, req.form(), creds, req.waba_id);
+        self.execute(call, parse::created_id).await
     }
 
     /// One page of `GET /{version}/{waba_id}/phone_numbers`
@@ -138,50 +200,153 @@ impl GraphClient {
         if let Some(cursor) = after {
             query.push(("after", cursor));
         }
-        if let Some(proof) = creds.appsecret_proof() {
-            query.push(("appsecret_proof", proof));
-        }
-        let request = authorize(self.http.get(self.endpoint(waba_id)), creds).query(&query);
-        self.execute(request, creds, waba_id, parse::list_page)
-            .await
+        let url = self.endpoint(waba_id, Some("phone_numbers"));
+        let call = Call::get(url, query, creds, waba_id);
+        self.execute(call, parse::list_page).await
     }
 
-    /// `{graph_url}/{version}/{waba_id}/phone_numbers`, each part one path
-    /// segment (percent-encoded, so an id can never change the path).
-    fn endpoint(&self, waba_id: &str) -> Url {
+    /// `POST /{version}/{phone_number_id}/request_code` with `code_method`
+    /// (`SMS` or `VOICE`) and `language` (e.g. `en_US`).
+    pub async fn request_code(
+        &self,
+        creds: &Credentials,
+        phone_number_id: &str,
+        code_method: &str,
+        language: &str,
+    ) -> Reply<()> {
+        let form = vec![("code_method", code_method), ("language", language)];
+        let url = self.endpoint(phone_number_id, Some("request_code"));
+        let call = Call::post(url, form, creds, phone_number_id);
+        self.execute(call, parse::step_success).await
+    }
+
+    /// `POST /{version}/{phone_number_id}/verify_code` with the 6-digit `code`
+    /// (without the `-` of `123-456`). The code is a secret like the token.
+    pub async fn verify_code(
+        &self,
+        creds: &Credentials,
+        phone_number_id: &str,
+        code: &str,
+    ) -> Reply<()> {
+        let url = self.endpoint(phone_number_id, Some("verify_code"));
+        let mut call = Call::post(url, vec![("code", code)], creds, phone_number_id);
+        call.secrets.digits = Some(code);
+        self.execute(call, parse::step_success).await
+    }
+
+    /// `POST /{version}/{phone_number_id}/register` with
+    /// `messaging_product=whatsapp`, the 6-digit two-step `pin` (a secret like
+    /// the token) and, when given, `data_localization_region`.
+    pub async fn register(
+        &self,
+        creds: &Credentials,
+        phone_number_id: &str,
+        pin: &str,
+        data_localization_region: Option<&str>,
+    ) -> Reply<()> {
+        let mut form = vec![("messaging_product", "whatsapp"), ("pin", pin)];
+        if let Some(region) = data_localization_region {
+            form.push(("data_localization_region", region));
+        }
+        let url = self.endpoint(phone_number_id, Some("register"));
+        let mut call = Call::post(url, form, creds, phone_number_id);
+        call.secrets.digits = Some(pin);
+        self.execute(call, parse::step_success).await
+    }
+
+    /// `GET /{version}/{phone_number_id}?fields=…`: the number's state
+    /// (status, code verification, name review, quality, platform, throughput).
+    pub async fn read_number(
+        &self,
+        creds: &Credentials,
+        phone_number_id: &str,
+    ) -> Reply<NumberState> {
+        let url = self.endpoint(phone_number_id, None);
+        let call = Call::get(url, vec![("fields", READ_FIELDS)], creds, phone_number_id);
+        self.execute(call, parse::number_state).await
+    }
+
+    /// `{graph_url}/{version}/{object}[/{edge}]`, each part one path segment
+    /// (percent-encoded, so an id can never change the path).
+    fn endpoint(&self, object: &str, edge: Option<&str>) -> Url {
         let mut url = self.inner.versioned.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
-            segments.push(waba_id).push("phone_numbers");
+            segments.push(object);
+            if let Some(edge) = edge {
+                segments.push(edge);
+            }
         }
         url
     }
 
+    /// Send one call and read its answer with `parse`; whatever happens, the
+    /// reply carries the hints, the exchange and only cleaned messages.
     async fn execute<T>(
         &self,
-        request: RequestBuilder,
-        creds: &Credentials,
-        waba_id: &str,
+        call: Call<'_>,
         parse: fn(u16, &[u8]) -> Result<T, Failure>,
     ) -> Reply<T> {
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Reply {
-                    result: Err(scrub(self.network_failure(e, None), creds)),
-                    hints: Hints::default(),
-                };
+        let Call {
+            method,
+            url,
+            params,
+            creds,
+            hints_key,
+            secrets,
+        } = call;
+        let path = url.path().to_owned();
+        let mut request = authorize(self.http.request(method.clone(), url), creds);
+        let proof = creds.appsecret_proof().map(|p| ("appsecret_proof", p));
+        request = match params {
+            Params::Form(mut form) => {
+                form.extend(proof);
+                request.form(&form)
+            }
+            Params::Query(mut query) => {
+                query.extend(proof);
+                request.query(&query)
             }
         };
-        let status = response.status().as_u16();
-        let hints = parse_hints(response.headers(), waba_id);
-        self.note_version(&hints);
-        let result = match response.bytes().await {
-            Ok(body) => parse(status, &body),
-            Err(e) => Err(self.network_failure(e, Some(status))),
+        let mut exchange = Exchange {
+            method: if method == Method::GET { "GET" } else { "POST" },
+            path,
+            http_status: None,
+            sent_at: SystemTime::now(),
+            duration: Duration::ZERO,
+            request_id: None,
+            fbtrace_id: None,
         };
+        let started = Instant::now();
+        let (result, hints) = match request.send().await {
+            Err(e) => (Err(self.network_failure(e, None)), Hints::default()),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                exchange.http_status = Some(status);
+                let hints = parse_hints(response.headers(), hints_key);
+                self.note_version(&hints);
+                exchange.request_id = header(response.headers(), "x-fb-request-id");
+                exchange.fbtrace_id = header(response.headers(), "x-fb-trace-id");
+                let result = match response.bytes().await {
+                    Ok(body) => parse(status, &body),
+                    Err(e) => Err(self.network_failure(e, Some(status))),
+                };
+                (result, hints)
+            }
+        };
+        exchange.duration = started.elapsed();
+        if let Err(Failure::Graph(GraphError {
+            fbtrace_id: Some(id),
+            ..
+        })) = &result
+        {
+            exchange.fbtrace_id = Some(id.clone());
+        }
+        exchange.request_id = exchange.request_id.map(|s| secrets.clean(&s));
+        exchange.fbtrace_id = exchange.fbtrace_id.map(|s| secrets.clean(&s));
         Reply {
-            result: result.map_err(|f| scrub(f, creds)),
+            result: result.map_err(|f| scrub(f, &secrets)),
             hints,
+            exchange: Some(exchange),
         }
     }
 
@@ -287,18 +452,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-/// Keep logs and results clean: the token (should anything echo it) and any
-/// URL query string (which may hold `appsecret_proof`) are removed.
-fn scrub(failure: Failure, creds: &Credentials) -> Failure {
-    let token = creds.token().expose();
-    let clean = |s: &str| {
-        let s = strip_url_queries(s);
-        if token.is_empty() {
-            s
-        } else {
-            s.replace(token, "[redacted]")
-        }
-    };
+/// A header's text, if present and printable.
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// Keep logs and results clean: every text of a failure goes through
+/// [`Secrets::clean`] (query strings cut, token, code and PIN redacted where
+/// they can appear).
+fn scrub(failure: Failure, secrets: &Secrets<'_>) -> Failure {
+    let clean = |s: &str| secrets.clean(s);
     match failure {
         Failure::Network { message, in_doubt } => Failure::Network {
             message: clean(&message),
@@ -308,28 +476,10 @@ fn scrub(failure: Failure, creds: &Credentials) -> Failure {
             message: clean(&e.message),
             user_title: e.user_title.as_deref().map(clean),
             user_msg: e.user_msg.as_deref().map(clean),
+            fbtrace_id: e.fbtrace_id.as_deref().map(clean),
             ..e
         }),
     }
-}
-
-/// `see https://host/p?x=1 now` → `see https://host/p now`.
-fn strip_url_queries(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("://") {
-        let end_of_url = rest[start..]
-            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>'))
-            .map_or(rest.len(), |i| start + i);
-        let url = &rest[..end_of_url];
-        match url.find('?') {
-            Some(q) => out.push_str(&url[..q]),
-            None => out.push_str(url),
-        }
-        rest = &rest[end_of_url..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Reading Graph answers: the created id, a listing page, and Meta's error body.
+//! Reading Graph answers: the created id, a listing page, a step's
+//! `{"success":true}`, a number's state, and Meta's error body.
 //!
 //! Tolerant on purpose (graph-api.md §1): `code` may come as a number or a
 //! string, `error_data` as an object or a JSON-encoded string, any field may be
@@ -6,7 +7,7 @@
 //! tolerated is a success without a usable id: that is never taken as created.
 
 use super::error::one_line;
-use super::{Failure, GraphError, ListPage, ListedNumber};
+use super::{Failure, GraphError, ListPage, ListedNumber, NumberState};
 use serde_json::{Map, Value};
 
 /// How much of a non-JSON body is kept in the message.
@@ -251,11 +252,78 @@ fn next_cursor(paging: Option<&Value>) -> Option<String> {
     })
 }
 
+/// The answer to a step (request_code, verify_code, register): a 2xx with
+/// `"success": true` (other fields, such as an `id`, are fine). A 2xx with
+/// `success` false or missing says nothing was confirmed although the call may
+/// have been carried out: in doubt, for the runner to settle by reading.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the shared `Failure` that `Reply` carries by value; failures are the rare path"
+)]
+pub(crate) fn step_success(http_status: u16, body: &[u8]) -> Result<(), Failure> {
+    let top = success_object(http_status, body)?;
+    let success = top.as_ref().and_then(|t| t.get("success"));
+    if success.is_some_and(as_bool) {
+        return Ok(());
+    }
+    let what = if success.is_some() {
+        "success false"
+    } else {
+        "no success field"
+    };
+    Err(Failure::Network {
+        message: format!(
+            "{} with {what}: the call may or may not have been carried out ({})",
+            status_line(http_status),
+            excerpt(body, "body")
+        ),
+        in_doubt: true,
+    })
+}
+
+/// `GET /{phone_number_id}`: the fields that are there, as text; anything
+/// else ignored. A 2xx that is not a JSON object is an unexpected answer.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the shared `Failure` that `Reply` carries by value; failures are the rare path"
+)]
+pub(crate) fn number_state(http_status: u16, body: &[u8]) -> Result<NumberState, Failure> {
+    let Some(top) = success_object(http_status, body)? else {
+        return Err(unexpected(http_status, body, "number"));
+    };
+    let text = |key: &str| match top.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let throughput_level = match top.get("throughput") {
+        Some(Value::Object(t)) => t.get("level").and_then(Value::as_str).map(str::to_owned),
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    Ok(NumberState {
+        id: text("id"),
+        display_phone_number: text("display_phone_number"),
+        verified_name: text("verified_name"),
+        status: text("status"),
+        code_verification_status: text("code_verification_status"),
+        name_status: text("name_status"),
+        new_name_status: text("new_name_status"),
+        quality_rating: text("quality_rating"),
+        platform_type: text("platform_type"),
+        throughput_level,
+    })
+}
+
 fn unexpected_listing(http_status: u16, body: &[u8]) -> Failure {
+    unexpected(http_status, body, "listing")
+}
+
+fn unexpected(http_status: u16, body: &[u8], what: &str) -> Failure {
     Failure::Graph(GraphError {
         http_status: Some(http_status),
         message: format!(
-            "{} with an unexpected listing answer ({})",
+            "{} with an unexpected {what} answer ({})",
             status_line(http_status),
             excerpt(body, "body")
         ),

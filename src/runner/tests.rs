@@ -50,7 +50,11 @@ struct Fake {
 }
 
 fn reply<T>(result: Result<T, Failure>, hints: Hints) -> Reply<T> {
-    Reply { result, hints }
+    Reply {
+        result,
+        hints,
+        exchange: None,
+    }
 }
 
 impl Fake {

@@ -1,17 +1,23 @@
-//! The per-request handled, without HTTP: given the sandbox's state, one
+//! The per-request handling, without HTTP: given the sandbox's state, one
 //! parsed call and the time, what Meta would answer (status, body, headers,
 //! delay), what changes in the ledger, and the request-log line. Checks run in
-//! Meta's order: path and version, token, appsecret_proof, app budget, WABA
-//! budget, permissions, parameters; then the seeded fault; then the create.
+//! Meta's order: path and version, token, appsecret_proof, app budget, the
+//! number (for calls on a phone-number id), WABA budget, permissions; then
+//! per call: parameters and the seeded fault (a create, a listing, a read), or
+//! the fault and the step (request_code, verify_code, register: `onboarding`).
+//! A number's calls count against the budget of the WABA that holds it.
 
 use super::budget::{Admission, Window};
 use super::config::SandboxConfig;
+use super::create::{self, insert_number};
 use super::faults::{Dice, Fault};
-use super::ledger::{Ledger, LedgerEntry, RequestLog, RequestLogEntry, display_number};
+use super::ledger::{CallKind, Ledger, LedgerEntry, RequestLog, RequestLogEntry};
 use super::meta::{self, GraphErr};
+use super::number::IssuedCode;
+use super::onboarding::{self, Step};
 use super::params::{self, Params};
-use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,14 +60,17 @@ pub(crate) struct Handled {
 /// Everything mutable, behind one mutex in the server.
 #[derive(Debug)]
 pub(crate) struct State {
-    config: SandboxConfig,
-    started: Instant,
-    ledger: Ledger,
+    pub(super) config: SandboxConfig,
+    pub(super) started: Instant,
+    pub(super) ledger: Ledger,
     log: RequestLog,
     wabas: HashMap<String, Window>,
     app: Option<Window>,
-    dice: Dice,
-    next_id: u64,
+    pub(super) dice: Dice,
+    pub(super) next_id: u64,
+    /// Numbers created per token, for a portfolio cap per token. Keyed by an
+    /// HMAC of the token, never the token itself (`State` is `Debug`).
+    pub(super) created_by: HashMap<String, u32>,
 }
 
 impl State {
@@ -77,17 +86,24 @@ impl State {
             wabas: HashMap::new(),
             dice,
             next_id,
+            created_by: HashMap::new(),
         };
         for n in state.config.existing_numbers.clone() {
-            let create = params::Create {
-                cc: n.cc,
-                phone_number: n.phone_number,
-                migrate_phone_number: false,
-                verified_name: None,
-                preverified_id: None,
-            };
             // A duplicate in the list is simply held once.
-            let _ = create_number(&mut state, &n.waba_id, create, 0);
+            if state
+                .ledger
+                .find_number(&format!("{}{}", n.cc, n.phone_number))
+                .is_none()
+            {
+                let create = params::Create {
+                    cc: n.cc,
+                    phone_number: n.phone_number,
+                    migrate_phone_number: false,
+                    verified_name: None,
+                    preverified_id: None,
+                };
+                insert_number(&mut state, &n.waba_id, create, 0, started, None);
+            }
         }
         state
     }
@@ -100,12 +116,56 @@ impl State {
         self.next_id = next_id;
     }
 
-    pub(crate) fn ledger(&self) -> Vec<LedgerEntry> {
-        self.ledger.entries().to_vec()
+    /// The numbers held, as at `now` (for the register lock).
+    pub(crate) fn ledger(&self, now: Instant) -> Vec<LedgerEntry> {
+        self.ledger
+            .iter()
+            .map(|h| {
+                let mut e = h.entry.clone();
+                e.register_locked_until_ms =
+                    h.private.locked_until(now).map(|t| self.ms_since_start(t));
+                e
+            })
+            .collect()
+    }
+
+    pub(crate) fn number(&self, id: &str, now: Instant) -> Option<LedgerEntry> {
+        let h = self.ledger.get(id)?;
+        let mut e = h.entry.clone();
+        e.register_locked_until_ms = h.private.locked_until(now).map(|t| self.ms_since_start(t));
+        Some(e)
     }
 
     pub(crate) fn requests(&self) -> Vec<RequestLogEntry> {
         self.log.to_vec()
+    }
+
+    /// The current code of a number (even once expired, until replaced or used).
+    pub(crate) fn code_for(&self, id: &str) -> Option<String> {
+        Some(self.ledger.get(id)?.private.code.as_ref()?.digits.clone())
+    }
+
+    /// Every number's current code with the time it has left at `now`.
+    pub(crate) fn codes(&self, now: Instant) -> BTreeMap<String, IssuedCode> {
+        self.ledger
+            .iter()
+            .filter_map(|h| {
+                let code = h.private.code.as_ref()?;
+                let left = code.expires.saturating_duration_since(now);
+                Some((
+                    h.entry.id.clone(),
+                    IssuedCode {
+                        code: code.digits.clone(),
+                        expires_in_ms: left.as_millis() as u64,
+                        expired: left.is_zero(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) fn ms_since_start(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.started).as_millis() as u64
     }
 }
 
@@ -125,9 +185,61 @@ impl From<GraphErr> for Stop {
 #[derive(Default)]
 struct Trace<'a> {
     version: Option<&'a str>,
-    waba: Option<&'a str>,
+    /// The WABA called, or the one holding the number called.
+    waba: Option<String>,
     /// Set when a budget refused the call.
     regain: Option<Duration>,
+}
+
+/// The Graph call a path and method name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route<'a> {
+    Create { waba: &'a str },
+    List { waba: &'a str },
+    Step { id: &'a str, step: Step },
+    Read { id: &'a str },
+}
+
+impl Route<'_> {
+    fn kind(self) -> CallKind {
+        match self {
+            Route::Create { .. } => CallKind::Create,
+            Route::List { .. } => CallKind::List,
+            Route::Step { step, .. } => step.kind(),
+            Route::Read { .. } => CallKind::Read,
+        }
+    }
+}
+
+/// `/{version}/{id}/{edge}` or `/{version}/{id}`: 2500 for an unknown path or
+/// version, 100/33 for a method the object does not support or an id that
+/// cannot be one.
+fn route<'c>(method: &str, path: &'c str) -> Result<(&'c str, Route<'c>), GraphErr> {
+    let unknown = || GraphErr::unknown_path(path);
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (version, object, edge) = match parts[..] {
+        [v, o] => (v, o, None),
+        [v, o, e] => (v, o, Some(e)),
+        _ => return Err(unknown()),
+    };
+    if !valid_version(version) {
+        return Err(unknown());
+    }
+    let step = match edge {
+        None | Some("phone_numbers") => None,
+        Some(e) => Some(Step::from_edge(e).ok_or_else(unknown)?),
+    };
+    if !params::digits(object) {
+        return Err(GraphErr::unsupported_method(method, object));
+    }
+    let route = match (edge, step, method) {
+        (Some(_), None, "POST") => Route::Create { waba: object },
+        (Some(_), None, "GET") => Route::List { waba: object },
+        (_, Some(step), "POST") => Route::Step { id: object, step },
+        (None, _, "GET") => Route::Read { id: object },
+        _ => return Err(GraphErr::unsupported_method(method, object)),
+    };
+    Ok((version, route))
 }
 
 /// Decide the answer to one call at `now`, updating ledger, budgets and log.
@@ -139,7 +251,9 @@ pub(crate) fn handle(state: &mut State, call: &Call, now: Instant) -> Handled {
     let mut log = RequestLogEntry {
         method: call.method.clone(),
         path: call.path.clone(),
+        kind: None,
         waba_id: None,
+        phone_number_id: None,
         token_in_url: call.query.iter().any(|(k, _)| k == "access_token"),
         token_in_body: call.body.iter().any(|(k, _)| k == "access_token"),
         had_bearer: call.bearer.is_some(),
@@ -149,14 +263,13 @@ pub(crate) fn handle(state: &mut State, call: &Call, now: Instant) -> Handled {
         error_code: None,
         fault: None,
         created_id: None,
-        at_ms: now.saturating_duration_since(state.started).as_millis() as u64,
+        at_ms: state.ms_since_start(now),
     };
     let mut trace = Trace::default();
     let outcome = answer(state, call, p, now, &mut trace, &mut log);
     let mut delay = state
         .dice
         .latency(state.config.latency_ms, state.config.jitter_ms);
-    log.waba_id = trace.waba.map(str::to_string);
 
     let fbtrace = state.dice.trace_id(11);
     let mut headers = Vec::with_capacity(8);
@@ -167,7 +280,7 @@ pub(crate) fn handle(state: &mut State, call: &Call, now: Instant) -> Handled {
             log.fault = Some(fault.name().to_string());
             match fault {
                 Fault::Html503 => Answer::Html503,
-                Fault::DropAfterCreate => Answer::Drop,
+                Fault::DropAfterDone => Answer::Drop,
                 Fault::Transient(variant) => refuse(
                     GraphErr::transient(variant),
                     &fbtrace,
@@ -190,6 +303,7 @@ pub(crate) fn handle(state: &mut State, call: &Call, now: Instant) -> Handled {
     if let Answer::Json { .. } = reply {
         graph_headers(state, &trace, now, fbtrace, &mut headers);
     }
+    log.waba_id = trace.waba;
     state.log.push(log);
     Handled {
         reply,
@@ -225,62 +339,35 @@ fn answer<'c>(
     trace: &mut Trace<'c>,
     log: &mut RequestLogEntry,
 ) -> Result<Value, Stop> {
-    // Path: /{version}/{waba_id}/phone_numbers.
-    let parts: Vec<&str> = call.path.trim_matches('/').split('/').collect();
-    let [version, waba, "phone_numbers"] = parts[..] else {
-        return Err(GraphErr::unknown_path(&call.path).into());
-    };
-    if !valid_version(version) {
-        return Err(GraphErr::unknown_path(&call.path).into());
-    }
+    let (version, route) = route(&call.method, &call.path)?;
     trace.version = Some(version);
-    if !params::digits(waba) {
-        return Err(GraphErr::unsupported_method(&call.method, waba).into());
-    }
-    trace.waba = Some(waba);
-    let is_create = match call.method.as_str() {
-        "POST" => true,
-        "GET" => false,
-        other => return Err(GraphErr::unsupported_method(other, waba).into()),
-    };
-    let config = &state.config;
-
-    // Token: the header, or Meta's `access_token` parameter (logged as such).
-    let token = call
-        .bearer
-        .as_deref()
-        .or_else(|| p.get("access_token"))
-        .unwrap_or("");
-    if token.is_empty() {
-        return Err(GraphErr::token_missing().into());
-    }
-    if config.expired_tokens.0.iter().any(|t| t == token) {
-        return Err(GraphErr::token_expired().into());
-    }
-    let grants = &config.tokens.0;
-    if !grants.is_empty() && !grants.contains_key(token) {
-        return Err(GraphErr::token_invalid().into());
-    }
-
-    if let Some(secret) = &config.app_secret {
-        let Some(proof) = p.get("appsecret_proof") else {
-            return Err(GraphErr::proof_missing().into());
-        };
-        let valid = proof == crate::secret::appsecret_proof(&secret.0, token);
-        log.appsecret_proof_valid = Some(valid);
-        if !valid {
-            return Err(GraphErr::proof_invalid().into());
+    log.kind = Some(route.kind());
+    // The WABA whose budget and headers apply: the path's, or the number's
+    // (looked up now for the headers; an unknown number is refused after auth).
+    trace.waba = match route {
+        Route::Create { waba } | Route::List { waba } => Some(waba.to_string()),
+        Route::Step { id, .. } | Route::Read { id } => {
+            log.phone_number_id = Some(id.to_string());
+            state.ledger.get(id).map(|h| h.entry.waba_id.clone())
         }
-    }
+    };
 
-    let extend = config.throttle_extension;
+    let token = authenticate(&state.config, call, p, log)?;
+
+    let extend = state.config.throttle_extension;
     if let Some(app) = &mut state.app
         && let Admission::Throttled { regain } = app.admit(now, extend)
     {
         trace.regain = Some(regain);
         return Err(GraphErr::app_limit().into());
     }
-    if let Some(budget) = config.waba_budget {
+    let Some(waba) = trace.waba.as_deref() else {
+        let (Route::Step { id, .. } | Route::Read { id }) = route else {
+            unreachable!("a create or listing names its WABA")
+        };
+        return Err(GraphErr::unsupported_method(&call.method, id).into());
+    };
+    if let Some(budget) = state.config.waba_budget {
         let window = state
             .wabas
             .entry(waba.to_string())
@@ -290,37 +377,109 @@ fn answer<'c>(
             return Err(GraphErr::waba_limit().into());
         }
     }
+    permitted(&state.config, waba, token)?;
 
-    if config.forbidden_wabas.iter().any(|w| w == waba) {
-        return Err(GraphErr::forbidden_waba().into());
+    match route {
+        Route::Create { waba } => {
+            let c = params::create(p)?;
+            let fault = state.dice.fault(&state.config.faults, true);
+            if let Some(f @ (Fault::Transient(_) | Fault::Html503 | Fault::Slow)) = fault {
+                return Err(Stop::Fault(f));
+            }
+            let id = create::create(state, waba, c, token, now, log.at_ms)?;
+            log.created_id = Some(id.clone());
+            log.phone_number_id = Some(id.clone());
+            if fault == Some(Fault::DropAfterDone) {
+                return Err(Stop::Fault(Fault::DropAfterDone));
+            }
+            Ok(json!({ "id": id }))
+        }
+        Route::List { waba } => {
+            let list = params::list(p)?;
+            get_fault(state)?;
+            list_numbers(state, call, version, waba, &list, now)
+        }
+        Route::Step { id, step } => {
+            let fault = state.dice.fault(&state.config.faults, true);
+            if let Some(f @ (Fault::Transient(_) | Fault::Html503 | Fault::Slow)) = fault {
+                return Err(Stop::Fault(f));
+            }
+            let done = onboarding::step(state, id, step, p, now)?;
+            if fault == Some(Fault::DropAfterDone) {
+                return Err(Stop::Fault(Fault::DropAfterDone));
+            }
+            Ok(done)
+        }
+        Route::Read { id } => {
+            let fields = params::fields(p)?;
+            get_fault(state)?;
+            let review = state.config.name_review_delay();
+            let held = state
+                .ledger
+                .get(id)
+                .ok_or_else(|| GraphErr::unsupported_method(&call.method, id))?;
+            Ok(held.view().fields(&fields, now, review))
+        }
     }
-    if let Some(allowed) = grants.get(token)
+}
+
+/// Token (the header, or Meta's `access_token` parameter, logged as such),
+/// then `appsecret_proof` when an app secret is configured.
+fn authenticate<'c>(
+    config: &SandboxConfig,
+    call: &'c Call,
+    p: Params<'c>,
+    log: &mut RequestLogEntry,
+) -> Result<&'c str, GraphErr> {
+    let token = call
+        .bearer
+        .as_deref()
+        .or_else(|| p.get("access_token"))
+        .unwrap_or("");
+    if token.is_empty() {
+        return Err(GraphErr::token_missing());
+    }
+    if config.expired_tokens.0.iter().any(|t| t == token) {
+        return Err(GraphErr::token_expired());
+    }
+    let grants = &config.tokens.0;
+    if !grants.is_empty() && !grants.contains_key(token) {
+        return Err(GraphErr::token_invalid());
+    }
+    if let Some(secret) = &config.app_secret {
+        let Some(proof) = p.get("appsecret_proof") else {
+            return Err(GraphErr::proof_missing());
+        };
+        let valid = proof == crate::secret::appsecret_proof(&secret.0, token);
+        log.appsecret_proof_valid = Some(valid);
+        if !valid {
+            return Err(GraphErr::proof_invalid());
+        }
+    }
+    Ok(token)
+}
+
+/// Forbidden WABAs, then the token's grants.
+fn permitted(config: &SandboxConfig, waba: &str, token: &str) -> Result<(), GraphErr> {
+    if config.forbidden_wabas.iter().any(|w| w == waba) {
+        return Err(GraphErr::forbidden_waba());
+    }
+    if let Some(allowed) = config.tokens.0.get(token)
         && !allowed.iter().any(|w| w == waba || w == "*")
     {
-        return Err(GraphErr::not_granted().into());
+        return Err(GraphErr::not_granted());
     }
+    Ok(())
+}
 
-    if is_create {
-        let create = params::create(p)?;
-        let fault = state.dice.fault(&state.config.faults, true);
-        if let Some(f @ (Fault::Transient(_) | Fault::Html503 | Fault::Slow)) = fault {
-            return Err(Stop::Fault(f));
-        }
-        let id = create_number(state, waba, create, log.at_ms)?;
-        log.created_id = Some(id.clone());
-        if fault == Some(Fault::DropAfterCreate) {
-            return Err(Stop::Fault(Fault::DropAfterCreate));
-        }
-        Ok(json!({ "id": id }))
-    } else {
-        let list = params::list(p)?;
-        if config.faults.on_get
-            && let Some(f) = state.dice.fault(&state.config.faults, false)
-        {
-            return Err(Stop::Fault(f));
-        }
-        list_numbers(state, call, version, waba, &list)
+/// GETs suffer faults only when configured to.
+fn get_fault(state: &mut State) -> Result<(), Stop> {
+    if state.config.faults.on_get
+        && let Some(f) = state.dice.fault(&state.config.faults, false)
+    {
+        return Err(Stop::Fault(f));
     }
+    Ok(())
 }
 
 fn valid_version(v: &str) -> bool {
@@ -333,73 +492,29 @@ fn valid_version(v: &str) -> bool {
     params::digits(major) && params::digits(minor)
 }
 
-/// Refuse a number held anywhere, else record it and return its new id.
-fn create_number(
-    state: &mut State,
-    waba: &str,
-    c: params::Create,
-    at_ms: u64,
-) -> Result<String, GraphErr> {
-    let full = format!("{}{}", c.cc, c.phone_number);
-    if let Some(existing) = state.ledger.find_number(&full) {
-        return Err(if existing.waba_id == waba {
-            GraphErr::already_here()
-        } else {
-            GraphErr::already_elsewhere()
-        });
-    }
-    let id = state.next_id.to_string();
-    state.next_id += 1;
-    state.ledger.insert(LedgerEntry {
-        waba_id: waba.to_string(),
-        display_phone_number: display_number(&c.cc, &c.phone_number),
-        cc: c.cc,
-        phone_number: c.phone_number,
-        id: id.clone(),
-        verified_name: c.verified_name,
-        migrate_phone_number: c.migrate_phone_number,
-        preverified_id: c.preverified_id,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        at_ms,
-    });
-    Ok(id)
-}
-
 fn list_numbers(
     state: &State,
     call: &Call,
     version: &str,
     waba: &str,
     list: &params::List,
+    now: Instant,
 ) -> Result<Value, Stop> {
+    let review = state.config.name_review_delay();
     let (items, more) = state
         .ledger
         .page(waba, list.after.as_deref(), list.limit)
         .ok_or_else(|| GraphErr::param("Param after is not a valid cursor"))?;
     let data: Vec<Value> = items
         .iter()
-        .map(|e| {
-            let mut o = Map::new();
-            o.insert("id".into(), json!(e.id));
-            for f in &list.fields {
-                let v = match f.as_str() {
-                    "display_phone_number" => json!(e.display_phone_number),
-                    "verified_name" => json!(e.verified_name.clone().unwrap_or_default()),
-                    "code_verification_status" => json!("NOT_VERIFIED"),
-                    "status" => json!("PENDING"),
-                    _ => continue,
-                };
-                o.insert(f.clone(), v);
-            }
-            Value::Object(o)
-        })
+        .map(|h| h.view().fields(&list.fields, now, review))
         .collect();
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
         return Ok(json!({ "data": [] }));
     };
-    let after = params::encode_cursor(&last.id);
+    let after = params::encode_cursor(&last.entry.id);
     let mut paging = json!({ "cursors": {
-        "before": params::encode_cursor(&first.id),
+        "before": params::encode_cursor(&first.entry.id),
         "after": after,
     }});
     if more {
@@ -436,7 +551,7 @@ fn graph_headers(
             d.as_millis().div_ceil(60_000) as u64
         }
     };
-    if let Some(waba) = trace.waba {
+    if let Some(waba) = trace.waba.as_deref() {
         let window = state.wabas.get(waba);
         let pct = window.map_or(0, |w| w.usage_pct(now));
         let regain = window.map_or(Duration::ZERO, |w| w.regain(now));

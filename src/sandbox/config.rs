@@ -1,7 +1,8 @@
 //! What the sandbox does, decided once: a JSON/YAML config file (and, through
 //! `cli`, the `sandbox` flags on top of it) becomes one checked
-//! [`SandboxConfig`]. Nothing after this sees raw strings. Fake tokens and the
-//! fake app secret never print in `Debug` (same rule as real ones).
+//! [`SandboxConfig`]. Nothing after this sees raw strings. Fake tokens, the
+//! fake app secret and the configured two-step PINs never print in `Debug`
+//! (same rule as real ones).
 
 use crate::limits::Rate;
 use crate::secret::SecretError;
@@ -9,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 /// Everything the sandbox can be told. `Default` is permissive: any non-empty
 /// Bearer token, no app secret, no budgets, no latency, no faults.
@@ -46,6 +49,32 @@ pub struct SandboxConfig {
     /// Request-log entries kept (oldest dropped beyond it), default 200,000:
     /// bounds memory in long benchmarks; the ledger itself is never trimmed.
     pub request_log_limit: usize,
+
+    // --- onboarding (SPEC 7) ---------------------------------------------------
+    /// How long a code from request_code stays valid, default 10 minutes.
+    pub code_ttl_ms: u64,
+    /// Register calls allowed per number in a moving window (refused ones
+    /// count), default Meta's 10/72h; beyond → 133016 and the number is locked
+    /// for one window.
+    pub register_limit: Rate,
+    /// After this long from creation a number's display name turns from
+    /// PENDING_REVIEW to APPROVED, default 30 s.
+    pub name_review_delay_ms: u64,
+    /// Numbers (E.164 digits, cc + national number) that already have a
+    /// two-step PIN: register with another PIN → 133005.
+    pub numbers_with_pin: NumberPins,
+    /// Numbers (E.164 digits) whose source WABA still has two-step
+    /// verification on: a migration of them is refused (2388103).
+    pub two_step_on_source: Vec<String>,
+    /// `preverified_id`s whose verification has expired: the number is created
+    /// EXPIRED (not verified), so register answers 133006.
+    pub expired_preverified_ids: Vec<String>,
+    /// Numbers a WABA (or a token) may hold; beyond → HTTP 403, 200/1349175.
+    pub portfolio_cap: Option<PortfolioCap>,
+    /// How a wrong or expired code is refused: 136025, or Meta's documented 100.
+    pub rejected_code_answer: RejectedCodeAnswer,
+    /// How register on a CONNECTED number is answered.
+    pub connected_register_answer: ConnectedRegisterAnswer,
 }
 
 impl Default for SandboxConfig {
@@ -66,7 +95,28 @@ impl Default for SandboxConfig {
             jitter_ms: 0,
             faults: FaultRates::default(),
             request_log_limit: 200_000,
+            code_ttl_ms: 10 * 60 * 1000,
+            register_limit: Rate {
+                count: 10,
+                per: Duration::from_secs(72 * 3600),
+            },
+            name_review_delay_ms: 30_000,
+            numbers_with_pin: NumberPins::default(),
+            two_step_on_source: Vec::new(),
+            expired_preverified_ids: Vec::new(),
+            portfolio_cap: None,
+            rejected_code_answer: RejectedCodeAnswer::default(),
+            connected_register_answer: ConnectedRegisterAnswer::default(),
         }
+    }
+}
+
+impl SandboxConfig {
+    pub fn code_ttl(&self) -> Duration {
+        Duration::from_millis(self.code_ttl_ms)
+    }
+    pub fn name_review_delay(&self) -> Duration {
+        Duration::from_millis(self.name_review_delay_ms)
     }
 }
 
@@ -83,9 +133,12 @@ pub struct FaultRates {
     /// Answer only after `slow_ms` (then a transient code 2); nothing created.
     pub slow: f64,
     pub slow_ms: u64,
-    /// The number IS created, then the connection closes without any answer.
+    /// The call IS carried out, then the connection closes without any answer.
+    /// Despite the name it covers every POST: a create, request_code,
+    /// verify_code or register (the name is kept for existing configs).
     pub drop_after_create: f64,
-    /// Faults also hit GET listings (never `drop_after_create`, which needs a create).
+    /// Faults also hit GETs, listings and number reads (never
+    /// `drop_after_create`, which needs a POST that does something).
     pub on_get: bool,
 }
 
@@ -115,6 +168,96 @@ pub struct ExistingNumber {
     pub waba_id: String,
     pub cc: String,
     pub phone_number: String,
+}
+
+/// E.164 digits (cc + national number) → the number's two-step PIN (6
+/// digits). `Debug` shows only the count: a PIN is a secret like a token.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct NumberPins(pub BTreeMap<String, String>);
+
+impl fmt::Debug for NumberPins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NumberPins({} numbers, [redacted])", self.0.len())
+    }
+}
+
+/// The portfolio cap: at most `numbers` per WABA, or per token (the token
+/// standing for its business portfolio).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioCap {
+    pub numbers: u32,
+    #[serde(default)]
+    pub scope: CapScope,
+}
+
+/// What the portfolio cap counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapScope {
+    /// Numbers held on the WABA the create is for.
+    #[default]
+    Waba,
+    /// Numbers created through the same token, on any WABA.
+    Token,
+}
+
+/// The answer to a wrong or expired code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum RejectedCodeAnswer {
+    /// `136025`, the code of Meta's error tables.
+    #[default]
+    #[serde(rename = "136025")]
+    Code136025,
+    /// `100` "The verification code is invalid or has expired" (Meta's OpenAPI example).
+    #[serde(rename = "100")]
+    Invalid100,
+}
+
+/// The answer to register on a number already CONNECTED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectedRegisterAnswer {
+    /// `{"success":true}`: registering again changes nothing.
+    #[default]
+    Success,
+    /// `100` "already registered or in invalid state for registration" (Meta's
+    /// OpenAPI example), for clients that settle it by reading the number.
+    AlreadyRegistered,
+}
+
+impl FromStr for CapScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "waba" => Ok(CapScope::Waba),
+            "token" => Ok(CapScope::Token),
+            _ => Err(format!("`{s}`: expected waba or token")),
+        }
+    }
+}
+
+impl FromStr for RejectedCodeAnswer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "136025" => Ok(RejectedCodeAnswer::Code136025),
+            "100" => Ok(RejectedCodeAnswer::Invalid100),
+            _ => Err(format!("`{s}`: expected 136025 or 100")),
+        }
+    }
+}
+
+impl FromStr for ConnectedRegisterAnswer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.replace('-', "_").as_str() {
+            "success" => Ok(ConnectedRegisterAnswer::Success),
+            "already_registered" => Ok(ConnectedRegisterAnswer::AlreadyRegistered),
+            _ => Err(format!("`{s}`: expected success or already-registered")),
+        }
+    }
 }
 
 /// A fake secret from the config file or an env var; `Debug` shows `[redacted]`.
@@ -205,6 +348,38 @@ impl SandboxConfig {
         }
         if f.total() > 1.0 + 1e-9 {
             return Err(SandboxError::FaultRatesOverOne(f.total()));
+        }
+        self.check_onboarding()
+    }
+
+    fn check_onboarding(&self) -> Result<(), SandboxError> {
+        let bad =
+            |flag: &'static str, message: String| Err(SandboxError::BadFlag { flag, message });
+        let six_digits = |s: &str| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
+        let e164 = |s: &str| (2..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        if self.code_ttl_ms == 0 {
+            return bad("code TTL", "must be more than 0 ms".into());
+        }
+        for (number, pin) in &self.numbers_with_pin.0 {
+            if !e164(number) {
+                return bad(
+                    "numbers with a PIN",
+                    format!("`{number}` is not E.164 digits (cc + national number)"),
+                );
+            }
+            if !six_digits(pin) {
+                // The PIN itself is not echoed: it is a secret.
+                return bad(
+                    "numbers with a PIN",
+                    format!("the PIN of {number} is not exactly 6 digits"),
+                );
+            }
+        }
+        if let Some(n) = self.two_step_on_source.iter().find(|n| !e164(n)) {
+            return bad(
+                "two-step on source",
+                format!("`{n}` is not E.164 digits (cc + national number)"),
+            );
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Seeded randomness: which fault a request suffers, how much jitter it gets,
-//! and the ids and trace ids it is given. Each concern has its own stream, so
-//! turning jitter on does not change which requests fail: for a given seed and
-//! request sequence the faults are the same.
+//! the ids and trace ids it is given, and the verification codes. Each concern
+//! has its own stream, so turning jitter on does not change which requests
+//! fail, and the codes do not depend on the faults: for a given seed and
+//! request sequence the answers are the same.
 
 use super::config::FaultRates;
 use rand::rngs::SmallRng;
@@ -15,7 +16,8 @@ pub(crate) enum Fault {
     Transient(u8),
     Html503,
     Slow,
-    DropAfterCreate,
+    /// The POST is carried out (create or step), then the connection closes.
+    DropAfterDone,
 }
 
 impl Fault {
@@ -24,7 +26,8 @@ impl Fault {
             Fault::Transient(_) => "transient",
             Fault::Html503 => "html_503",
             Fault::Slow => "slow",
-            Fault::DropAfterCreate => "drop_after_create",
+            // The config's name, kept although it covers every POST.
+            Fault::DropAfterDone => "drop_after_create",
         }
     }
 }
@@ -34,6 +37,7 @@ pub(crate) struct Dice {
     faults: SmallRng,
     jitter: SmallRng,
     ids: SmallRng,
+    codes: SmallRng,
 }
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -44,13 +48,15 @@ impl Dice {
             faults: SmallRng::seed_from_u64(seed),
             jitter: SmallRng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15),
             ids: SmallRng::seed_from_u64(seed ^ 0xD1B5_4A32_D192_ED03),
+            codes: SmallRng::seed_from_u64(seed ^ 0x94D0_49BB_1331_11EB),
         }
     }
 
     /// One draw per eligible request: the rates partition [0, 1), so each
     /// fault happens at exactly its configured rate and at most one applies.
-    /// A listing cannot be dropped after a create, so that slice is no fault.
-    pub(crate) fn fault(&mut self, rates: &FaultRates, is_create: bool) -> Option<Fault> {
+    /// A GET carries nothing out, so it cannot be dropped after: that slice is
+    /// no fault for it.
+    pub(crate) fn fault(&mut self, rates: &FaultRates, can_drop: bool) -> Option<Fault> {
         if rates.total() <= 0.0 {
             return None;
         }
@@ -68,7 +74,12 @@ impl Dice {
             return Some(Fault::Slow);
         }
         edge += rates.drop_after_create;
-        (u < edge && is_create).then_some(Fault::DropAfterCreate)
+        (u < edge && can_drop).then_some(Fault::DropAfterDone)
+    }
+
+    /// A 6-digit verification code, leading zeros included.
+    pub(crate) fn code(&mut self) -> String {
+        format!("{:06}", self.codes.random_range(0..1_000_000u32))
     }
 
     pub(crate) fn latency(&mut self, base_ms: u64, jitter_ms: u64) -> Duration {
@@ -138,7 +149,7 @@ mod tests {
                 Some(Fault::Transient(_)) => counts[0] += 1,
                 Some(Fault::Html503) => counts[1] += 1,
                 Some(Fault::Slow) => counts[2] += 1,
-                Some(Fault::DropAfterCreate) => counts[3] += 1,
+                Some(Fault::DropAfterDone) => counts[3] += 1,
                 None => {}
             }
         }
@@ -155,5 +166,24 @@ mod tests {
         assert!((0..100).all(|_| d.fault(&FaultRates::default(), true).is_none()));
         let id = d.first_id();
         assert_eq!(id.to_string().len(), 16);
+    }
+
+    #[test]
+    fn codes_are_six_digits_seeded_and_apart_from_faults() {
+        let mut a = Dice::new(5);
+        let mut b = Dice::new(5);
+        let r = rates(0.5, 0.0, 0.0, 0.0);
+        let ca: Vec<String> = (0..50).map(|_| a.code()).collect();
+        let cb: Vec<String> = (0..50)
+            .map(|_| {
+                b.fault(&r, true);
+                b.code()
+            })
+            .collect();
+        assert_eq!(ca, cb);
+        assert!(
+            ca.iter()
+                .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
     }
 }

@@ -17,7 +17,29 @@ pub(crate) struct GraphErr {
     pub user_msg: Option<&'static str>,
     pub transient: Option<bool>,
     /// OAuth-type errors carry `WWW-Authenticate: OAuth "Facebook Platform" …`.
-    pub www_authenticate: Option<&'static str>,
+    pub www_authenticate: Option<WwwAuthenticate>,
+    /// WhatsApp errors' `error_data.details`: what to do about it (a boxed
+    /// `str`, for the same reason).
+    pub details: Option<Box<str>>,
+}
+
+/// The kind in `WWW-Authenticate` (a one-byte enum: every check returns a
+/// `GraphErr`, so it stays small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WwwAuthenticate {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+}
+
+impl WwwAuthenticate {
+    fn as_str(self) -> &'static str {
+        match self {
+            WwwAuthenticate::InvalidRequest => "invalid_request",
+            WwwAuthenticate::InvalidToken => "invalid_token",
+            WwwAuthenticate::InsufficientScope => "insufficient_scope",
+        }
+    }
 }
 
 const OAUTH: &str = "OAuthException";
@@ -35,7 +57,15 @@ impl GraphErr {
             user_msg: None,
             transient: None,
             www_authenticate: None,
+            details: None,
         }
+    }
+
+    /// A WhatsApp-side error: `(#code) title` with `error_data.details`.
+    fn whatsapp(code: i64, title: &str, details: impl Into<String>) -> Self {
+        let mut e = GraphErr::new(400, code, OAUTH, format!("(#{code}) {title}"));
+        e.details = Some(details.into().into_boxed_str());
+        e
     }
 
     pub(crate) fn body(&self, fbtrace_id: &str) -> Value {
@@ -55,6 +85,12 @@ impl GraphErr {
         if let Some(m) = self.user_msg {
             e.insert("error_user_msg".into(), json!(m));
         }
+        if let Some(d) = &self.details {
+            e.insert(
+                "error_data".into(),
+                json!({ "messaging_product": "whatsapp", "details": &**d }),
+            );
+        }
         e.insert("fbtrace_id".into(), json!(fbtrace_id));
         json!({ "error": e })
     }
@@ -63,7 +99,8 @@ impl GraphErr {
     pub(crate) fn www_authenticate_value(&self) -> Option<String> {
         self.www_authenticate.map(|kind| {
             format!(
-                "OAuth \"Facebook Platform\" \"{kind}\" \"{}\"",
+                "OAuth \"Facebook Platform\" \"{}\" \"{}\"",
+                kind.as_str(),
                 self.message
             )
         })
@@ -99,7 +136,7 @@ impl GraphErr {
             OAUTH,
             "An access token is required to request this resource.",
         );
-        e.www_authenticate = Some("invalid_request");
+        e.www_authenticate = Some(WwwAuthenticate::InvalidRequest);
         e
     }
 
@@ -125,7 +162,7 @@ impl GraphErr {
     fn token_190(status: u16, subcode: u32, message: &'static str) -> Self {
         let mut e = GraphErr::new(status, 190, OAUTH, message);
         e.subcode = Some(subcode);
-        e.www_authenticate = Some("invalid_token");
+        e.www_authenticate = Some(WwwAuthenticate::InvalidToken);
         e
     }
 
@@ -168,7 +205,7 @@ impl GraphErr {
             OAUTH,
             "(#200) You do not have the necessary permissions required to manage this WhatsApp Business Account",
         );
-        e.www_authenticate = Some("insufficient_scope");
+        e.www_authenticate = Some(WwwAuthenticate::InsufficientScope);
         e
     }
 
@@ -177,7 +214,7 @@ impl GraphErr {
     pub(crate) fn app_limit() -> Self {
         let mut e = GraphErr::new(400, 4, OAUTH, "(#4) Application request limit reached");
         e.transient = Some(true);
-        e.www_authenticate = Some("invalid_request");
+        e.www_authenticate = Some(WwwAuthenticate::InvalidRequest);
         e
     }
 
@@ -222,6 +259,107 @@ impl GraphErr {
         e.user_msg = Some(
             "This number is registered to an existing WhatsApp account. To use this number, disconnect it from the existing account.",
         );
+        e
+    }
+
+    /// The portfolio cap (Meta's OpenAPI example: HTTP 403, 200/1349175).
+    pub(crate) fn portfolio_cap(what: &str) -> Self {
+        let mut e = GraphErr::new(
+            403,
+            200,
+            OAUTH,
+            format!("(#200) Phone number limit exceeded for this {what}"),
+        );
+        e.subcode = Some(1349175);
+        e.user_title = Some("Phone number limit reached");
+        e.user_msg = Some(
+            "This business portfolio has reached the number of phone numbers it may hold. Business verification raises the limit.",
+        );
+        e
+    }
+
+    /// A migration of a number whose source WABA still has two-step
+    /// verification on (WAERR's 2388103 catch-all, with the BM API wording).
+    pub(crate) fn two_step_on_source() -> Self {
+        let mut e = GraphErr::new(400, 100, OAUTH, "(#100) Invalid parameter");
+        e.subcode = Some(2388103);
+        e.user_title = Some("Cannot migrate phone number");
+        e.user_msg = Some(
+            "Two-step authentication must be disabled for this phone number. Turn off two-step verification on the source WhatsApp Business Account in WhatsApp Manager, then migrate again.",
+        );
+        e
+    }
+
+    // --- onboarding steps (SPEC 7) -----------------------------------------------
+
+    /// request_code on a number already verified.
+    pub(crate) fn already_verified() -> Self {
+        GraphErr::whatsapp(
+            136024,
+            "Phone number is already verified",
+            "This phone number has already been verified; check code_verification_status before requesting a code. Register it instead.",
+        )
+    }
+
+    /// verify_code with a wrong or expired code (Meta's error tables).
+    pub(crate) fn code_rejected() -> Self {
+        GraphErr::whatsapp(
+            136025,
+            "Verify code error",
+            "The code you entered is incorrect or has expired. Check the code or request a new one.",
+        )
+    }
+
+    /// The same, in the shape of Meta's OpenAPI example (HTTP 422, code 100).
+    pub(crate) fn code_rejected_100() -> Self {
+        let mut e = GraphErr::param("The verification code is invalid or has expired");
+        e.status = 422;
+        e
+    }
+
+    pub(crate) fn code_format() -> Self {
+        GraphErr::param("Invalid verification code format")
+    }
+
+    pub(crate) fn pin_format() -> Self {
+        GraphErr::param("PIN must be exactly 6 digits")
+    }
+
+    /// register with a PIN other than the number's two-step PIN.
+    pub(crate) fn pin_mismatch() -> Self {
+        GraphErr::whatsapp(
+            133005,
+            "Two step verification PIN Mismatch",
+            "The PIN does not match the two-step verification PIN set on this phone number. Register with that PIN, or reset it in WhatsApp Manager.",
+        )
+    }
+
+    /// register before the number is verified.
+    pub(crate) fn not_verified() -> Self {
+        GraphErr::whatsapp(
+            133006,
+            "Phone number re-verification needed",
+            "The phone number must be verified before it can be registered: request a code and verify it first.",
+        )
+    }
+
+    /// Too many register calls: the number is locked for `remaining`.
+    pub(crate) fn register_locked(limit: &str, remaining_secs: u64) -> Self {
+        GraphErr::whatsapp(
+            133016,
+            "Registration or Deregistration failed because there were too many attempts for this phone number in a short period of time",
+            format!(
+                "The phone number is locked: more than {limit} register calls. Try again in {remaining_secs} seconds."
+            ),
+        )
+    }
+
+    /// register on a CONNECTED number, in the shape of Meta's OpenAPI example.
+    pub(crate) fn already_registered() -> Self {
+        let mut e = GraphErr::param(
+            "Phone number is already registered or in invalid state for registration",
+        );
+        e.status = 422;
         e
     }
 
@@ -277,6 +415,37 @@ mod tests {
             GraphErr::already_here().body("x")["error"]["error_subcode"],
             2388012
         );
+        assert!(
+            GraphErr::already_here().body("x")["error"]
+                .get("error_data")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn onboarding_errors_carry_whatsapp_details() {
+        let b = GraphErr::register_locked("10/72h", 60).body("x");
+        let e = &b["error"];
+        assert_eq!(
+            (e["code"].as_i64(), e["type"].as_str()),
+            (Some(133016), Some("OAuthException"))
+        );
+        assert!(e["message"].as_str().unwrap().starts_with("(#133016) "));
+        assert_eq!(e["error_data"]["messaging_product"], "whatsapp");
+        assert!(
+            e["error_data"]["details"]
+                .as_str()
+                .unwrap()
+                .contains("locked")
+        );
+        let cap = GraphErr::portfolio_cap("WhatsApp Business Account");
+        assert_eq!(
+            (cap.status, cap.code, cap.subcode),
+            (403, 200, Some(1349175))
+        );
+        assert!(cap.message.contains("Phone number limit exceeded"));
+        assert_eq!(GraphErr::code_rejected_100().code, 100);
+        assert_eq!(GraphErr::two_step_on_source().subcode, Some(2388103));
     }
 
     #[test]

@@ -1,29 +1,39 @@
-//! The built-in fake Graph API (SPEC section 5): a loopback server that answers
-//! `POST` and `GET /{version}/{waba_id}/phone_numbers` the way Meta does,
-//! with its error shapes, usage headers, budgets and seeded faults, and keeps
-//! a ledger and a request log that tests read back. Tests and `run --sandbox`
-//! start it in-process with [`Sandbox::start`]; `waba-provision sandbox`
-//! serves it until Ctrl-C.
+//! The built-in fake Graph API (SPEC sections 5 and 7): a loopback server
+//! that answers `POST` and `GET /{version}/{waba_id}/phone_numbers`, the
+//! onboarding steps `POST /{version}/{phone_number_id}/request_code`,
+//! `/verify_code`, `/register` and the read `GET /{version}/{phone_number_id}`
+//! the way Meta does, with its error shapes, usage headers, budgets and seeded
+//! faults, and keeps a ledger and a request log that tests read back. Tests
+//! and `run --sandbox` start it in-process with [`Sandbox::start`];
+//! `waba-provision sandbox` serves it until Ctrl-C.
 //!
-//! Layout: `config` (what to do; the flags and long help are in `cli`), `behaviour` (per-request decisions, no
-//! HTTP), `params`, `budget`, `faults`, `meta` (Meta's wording), `ledger`
-//! (memory), `server` (HTTP and connection control).
+//! Layout: `config` (what to do; the flags and long help are in `cli`),
+//! `behaviour` (per-request decisions, no HTTP), `create` (a create's effect:
+//! duplicates, migration, cap), `onboarding` (the steps), `number` (one
+//! number's state and secrets), `params`, `budget`, `faults`, `meta` (Meta's
+//! wording), `ledger` (memory), `server` (HTTP and connection control).
 
 mod behaviour;
 mod budget;
 mod config;
+mod create;
 mod faults;
 mod ledger;
 mod meta;
+mod number;
+mod onboarding;
 mod params;
 mod server;
 
 pub use config::{
-    ExistingNumber, FaultRates, SandboxConfig, SandboxError, SandboxSecret, TokenGrants, TokenList,
+    CapScope, ConnectedRegisterAnswer, ExistingNumber, FaultRates, NumberPins, PortfolioCap,
+    RejectedCodeAnswer, SandboxConfig, SandboxError, SandboxSecret, TokenGrants, TokenList,
 };
-pub use ledger::{LedgerEntry, RequestLogEntry};
+pub use ledger::{CallKind, LedgerEntry, RequestLogEntry};
+pub use number::{CodeVerification, IssuedCode, NumberStatus};
 
 use behaviour::State;
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -89,19 +99,32 @@ impl Sandbox {
         self.addr
     }
 
-    /// Every number created so far, in creation order.
+    /// Every number held, in creation order (a number migrated to another
+    /// WABA appears once, with its new id).
     pub fn ledger(&self) -> Vec<LedgerEntry> {
-        lock(&self.state).ledger()
+        lock(&self.state).ledger(Instant::now())
+    }
+
+    /// The number with this phone-number id, if held.
+    pub fn number(&self, phone_number_id: &str) -> Option<LedgerEntry> {
+        lock(&self.state).number(phone_number_id, Instant::now())
+    }
+
+    /// The code request_code last made for this number, until verify_code
+    /// uses it or a new request replaces it (also once expired, so tests can
+    /// send an expired code). What the holder of the number would receive.
+    pub fn code_for(&self, phone_number_id: &str) -> Option<String> {
+        lock(&self.state).code_for(phone_number_id)
+    }
+
+    /// Every number's current code, by phone-number id.
+    pub fn codes(&self) -> BTreeMap<String, IssuedCode> {
+        lock(&self.state).codes(Instant::now())
     }
 
     /// The request log, oldest first.
     pub fn requests(&self) -> Vec<RequestLogEntry> {
         lock(&self.state).requests()
-    }
-
-    /// The verification code last sent to a number, if any.
-    pub fn code_for(&self, _phone_number_id: &str) -> Option<String> {
-        None
     }
 
     /// Forget numbers, log and budget windows (ids are never reused).
@@ -127,3 +150,6 @@ impl Drop for Sandbox {
         }
     }
 }
+
+#[cfg(test)]
+mod test_support;

@@ -1,10 +1,14 @@
-//! The parameters of the two calls, checked as Meta checks them (code 100 on
-//! the first problem): the create's `cc`, `phone_number`, `verified_name`,
-//! `migrate_phone_number`, `preverified_id`, and the listing's `fields`,
-//! `limit` and `after`. Parameters come from the body (form or JSON) or the
-//! query string; the body wins, as in a merged Graph request.
+//! The parameters of each call, checked as Meta checks them (code 100 on the
+//! first problem): the create's `cc`, `phone_number`, `verified_name`,
+//! `migrate_phone_number`, `preverified_id`; the listing's `fields`, `limit`
+//! and `after`; request_code's `code_method` and `language`; verify_code's
+//! `code`; register's `messaging_product`, `pin` and
+//! `data_localization_region`; a number read's `fields`. Parameters come from
+//! the body (form or JSON) or the query string; the body wins, as in a merged
+//! Graph request. Error messages never echo a code or a PIN.
 
 use super::meta::GraphErr;
+use super::number::KNOWN_FIELDS;
 
 /// Parameters of one request: body pairs first, then query pairs.
 #[derive(Debug, Clone, Copy)]
@@ -89,15 +93,6 @@ pub(crate) fn create(p: Params<'_>) -> Result<Create, GraphErr> {
     })
 }
 
-/// Fields a listing can return; `id` always comes.
-pub(crate) const KNOWN_FIELDS: [&str; 5] = [
-    "id",
-    "display_phone_number",
-    "verified_name",
-    "code_verification_status",
-    "status",
-];
-
 /// A listing request that passed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct List {
@@ -110,7 +105,8 @@ pub(crate) struct List {
 pub(crate) const DEFAULT_LIMIT: usize = 25;
 pub(crate) const MAX_LIMIT: usize = 100;
 
-pub(crate) fn list(p: Params<'_>) -> Result<List, GraphErr> {
+/// `fields` of a listing or a number read: Meta's default set when absent.
+pub(crate) fn fields(p: Params<'_>) -> Result<Vec<String>, GraphErr> {
     let fields: Vec<String> = match p.get("fields") {
         None | Some("") => vec![
             "id".into(),
@@ -124,6 +120,11 @@ pub(crate) fn list(p: Params<'_>) -> Result<List, GraphErr> {
             "Tried accessing nonexisting field ({bad}) on node type (WhatsAppBusinessPhoneNumber)"
         )));
     }
+    Ok(fields)
+}
+
+pub(crate) fn list(p: Params<'_>) -> Result<List, GraphErr> {
+    let fields = fields(p)?;
     let limit = match p.get("limit") {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<usize>() {
@@ -142,6 +143,75 @@ pub(crate) fn list(p: Params<'_>) -> Result<List, GraphErr> {
         limit,
         after,
     })
+}
+
+/// request_code's parameters: `code_method` SMS or VOICE, `language` a
+/// locale like `en_US` (both required, as in Meta's OpenAPI schema).
+pub(crate) fn request_code(p: Params<'_>) -> Result<(), GraphErr> {
+    match p.get("code_method") {
+        None => return Err(GraphErr::param("The parameter code_method is required")),
+        Some("SMS" | "VOICE") => {}
+        Some(_) => return Err(GraphErr::param("code_method must be SMS or VOICE")),
+    }
+    let language = p
+        .get("language")
+        .ok_or_else(|| GraphErr::param("The parameter language is required"))?;
+    let b = language.as_bytes();
+    let locale = b.len() == 5
+        && b[..2].iter().all(u8::is_ascii_lowercase)
+        && b[2] == b'_'
+        && b[3..].iter().all(u8::is_ascii_uppercase);
+    if !locale {
+        return Err(GraphErr::param(
+            "Param language must be a locale like en_US",
+        ));
+    }
+    Ok(())
+}
+
+fn six_digits(s: &str) -> bool {
+    s.len() == 6 && digits(s)
+}
+
+/// verify_code's `code`: exactly 6 digits (clients strip the `-` of `123-456`).
+pub(crate) fn verify_code<'a>(p: Params<'a>) -> Result<&'a str, GraphErr> {
+    match p.get("code") {
+        None => Err(GraphErr::param("The parameter code is required")),
+        Some(code) if six_digits(code) => Ok(code),
+        Some(_) => Err(GraphErr::code_format()),
+    }
+}
+
+/// Meta's list of `data_localization_region` values.
+pub(crate) const LOCALIZATION_REGIONS: [&str; 14] = [
+    "AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA",
+];
+
+/// register's parameters; the PIN (6 digits) is returned.
+pub(crate) fn register<'a>(p: Params<'a>) -> Result<&'a str, GraphErr> {
+    match p.get("messaging_product") {
+        Some("whatsapp") => {}
+        None => {
+            return Err(GraphErr::param(
+                "The parameter messaging_product is required",
+            ));
+        }
+        Some(_) => return Err(GraphErr::param("Param messaging_product must be whatsapp")),
+    }
+    let pin = match p.get("pin") {
+        None => return Err(GraphErr::param("The parameter pin is required")),
+        Some(pin) if six_digits(pin) => pin,
+        Some(_) => return Err(GraphErr::pin_format()),
+    };
+    if let Some(region) = p.get("data_localization_region")
+        && !LOCALIZATION_REGIONS.contains(&region)
+    {
+        return Err(GraphErr::param(format!(
+            "Param data_localization_region must be one of {}",
+            LOCALIZATION_REGIONS.join(", ")
+        )));
+    }
+    Ok(pin)
 }
 
 /// Cursors are opaque to clients; here they wrap the id of a listed number.
@@ -259,5 +329,88 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    fn with(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs(kv)
+    }
+
+    fn p(body: &[(String, String)]) -> Params<'_> {
+        Params { body, query: &[] }
+    }
+
+    #[test]
+    fn request_code_needs_a_method_and_a_locale() {
+        assert!(request_code(p(&with(&[("code_method", "SMS"), ("language", "en_US")]))).is_ok());
+        assert!(request_code(p(&with(&[("code_method", "VOICE"), ("language", "pt_BR")]))).is_ok());
+        for kv in [
+            vec![("language", "en_US")],
+            vec![("code_method", "SMS")],
+            vec![("code_method", "sms"), ("language", "en_US")],
+            vec![("code_method", "EMAIL"), ("language", "en_US")],
+            vec![("code_method", "SMS"), ("language", "en")],
+            vec![("code_method", "SMS"), ("language", "EN_us")],
+            vec![("code_method", "SMS"), ("language", "en-US")],
+        ] {
+            assert_eq!(request_code(p(&with(&kv))).unwrap_err().code, 100, "{kv:?}");
+        }
+    }
+
+    #[test]
+    fn codes_and_pins_are_six_digits_and_never_echoed() {
+        assert_eq!(
+            verify_code(p(&with(&[("code", "012345")]))).unwrap(),
+            "012345"
+        );
+        for bad in ["12345", "1234567", "123-456", "12345a", ""] {
+            let e = verify_code(p(&with(&[("code", bad)]))).unwrap_err();
+            assert_eq!(
+                e.message, "(#100) Invalid verification code format",
+                "{bad}"
+            );
+        }
+        let reg = |kv: &[(&str, &str)]| register(p(&with(kv))).map(str::to_string);
+        assert_eq!(
+            reg(&[("messaging_product", "whatsapp"), ("pin", "000111")]).unwrap(),
+            "000111"
+        );
+        assert!(
+            reg(&[
+                ("messaging_product", "whatsapp"),
+                ("pin", "000111"),
+                ("data_localization_region", "DE")
+            ])
+            .is_ok()
+        );
+        for kv in [
+            vec![("pin", "000111")],
+            vec![("messaging_product", "sms"), ("pin", "000111")],
+            vec![("messaging_product", "whatsapp")],
+            vec![("messaging_product", "whatsapp"), ("pin", "98765")],
+            vec![("messaging_product", "whatsapp"), ("pin", "9876543")],
+            vec![
+                ("messaging_product", "whatsapp"),
+                ("pin", "000111"),
+                ("data_localization_region", "FR"),
+            ],
+        ] {
+            let e = reg(&kv).unwrap_err();
+            assert_eq!(e.code, 100, "{kv:?}");
+            assert!(!e.message.contains("98765") && !e.message.contains("000111"));
+        }
+        assert_eq!(
+            reg(&[("messaging_product", "whatsapp"), ("pin", "12")])
+                .unwrap_err()
+                .message,
+            "(#100) PIN must be exactly 6 digits"
+        );
+    }
+
+    #[test]
+    fn read_fields_are_checked() {
+        let f = fields(p(&with(&[("fields", "status,name_status,throughput")]))).unwrap();
+        assert_eq!(f, vec!["status", "name_status", "throughput"]);
+        assert_eq!(fields(p(&[])).unwrap().len(), 3);
+        assert!(fields(p(&with(&[("fields", "status,pin")]))).is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! connection (not `axum::serve`, because a `drop_after_create` fault must be
 //! able to close the TCP connection without answering), turn each request into
 //! a [`Call`], ask [`behaviour::handle`] under the lock, wait the decided delay
-//! outside it, and write the answer. Also the test-only `/__sandbox/` paths.
+//! outside it, and write the answer. Also the test-only `/__sandbox/` paths
+//! (not logged; `codes` shows what the numbers' holders would receive).
 
 use super::behaviour::{self, Answer, Call};
 use super::{Shared, lock, meta};
@@ -25,7 +26,7 @@ const MAX_BODY: usize = 1 << 20;
 
 /// Returned by the service to make hyper close the connection unanswered.
 #[derive(Debug, thiserror::Error)]
-#[error("connection dropped on purpose (drop_after_create fault)")]
+#[error("connection dropped on purpose (drop_after_create fault, any POST)")]
 pub(crate) struct Dropped;
 
 type HttpAnswer = Response<Full<Bytes>>;
@@ -185,10 +186,13 @@ fn json_answer(value: &impl serde::Serialize) -> HttpAnswer {
     }
 }
 
-/// `GET /__sandbox/ledger`, `GET /__sandbox/requests`, `POST /__sandbox/reset`.
+/// `GET /__sandbox/ledger`, `GET /__sandbox/requests`, `GET /__sandbox/codes`,
+/// `POST /__sandbox/reset`.
 fn test_path(state: &Shared, method: &Method, rest: &str) -> HttpAnswer {
     match (method, rest) {
-        (&Method::GET, "ledger") => json_answer(&lock(state).ledger()),
+        (&Method::GET, "ledger") => json_answer(&lock(state).ledger(Instant::now())),
+        // What the holders of the numbers would receive by SMS or voice.
+        (&Method::GET, "codes") => json_answer(&lock(state).codes(Instant::now())),
         (&Method::GET, "requests") => json_answer(&lock(state).requests()),
         (&Method::POST, "reset") => {
             lock(state).reset();
@@ -196,7 +200,7 @@ fn test_path(state: &Shared, method: &Method, rest: &str) -> HttpAnswer {
         }
         _ => plain(
             StatusCode::NOT_FOUND,
-            "test-only paths: GET /__sandbox/ledger, GET /__sandbox/requests, POST /__sandbox/reset",
+            "test-only paths: GET /__sandbox/ledger, GET /__sandbox/requests, GET /__sandbox/codes, POST /__sandbox/reset",
         ),
     }
 }

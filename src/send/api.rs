@@ -77,6 +77,7 @@ fn cannot(what: &str) -> Reply<CallOk> {
             in_doubt: false,
         }),
         hints: Default::default(),
+        exchange: None,
     }
 }
 
@@ -147,36 +148,25 @@ impl Api for crate::graph::GraphClient {
             .await
     }
 
-    async fn request_code(&self, _creds: &Self::Creds, _id: &str, _row: &ValidRow) -> Reply<()> {
-        not_yet()
+    async fn request_code(&self, creds: &Self::Creds, id: &str, _row: &ValidRow) -> Reply<()> {
+        self.request_code(creds, id, "SMS", "en_US").await
     }
 
-    async fn verify_code(&self, _creds: &Self::Creds, _id: &str, _code: &str) -> Reply<()> {
-        not_yet()
+    async fn verify_code(&self, creds: &Self::Creds, id: &str, code: &str) -> Reply<()> {
+        crate::graph::GraphClient::verify_code(self, creds, id, code).await
     }
 
     async fn register(
         &self,
-        _creds: &Self::Creds,
-        _id: &str,
-        _pin: &Pin,
+        creds: &Self::Creds,
+        id: &str,
+        pin: &Pin,
         _row: &ValidRow,
     ) -> Reply<()> {
-        not_yet()
+        crate::graph::GraphClient::register(self, creds, id, pin.expose(), None).await
     }
 
-    async fn read_number(&self, _creds: &Self::Creds, _id: &str) -> Reply<NumberState> {
-        not_yet()
-    }
-}
-
-/// Placeholder until the Graph client speaks the onboarding calls.
-fn not_yet<T>() -> Reply<T> {
-    Reply {
-        result: Err(Failure::Network {
-            message: "not sent: the onboarding calls are not wired to the Graph client yet".into(),
-            in_doubt: false,
-        }),
-        hints: Default::default(),
+    async fn read_number(&self, creds: &Self::Creds, id: &str) -> Reply<NumberState> {
+        crate::graph::GraphClient::read_number(self, creds, id).await
     }
 }

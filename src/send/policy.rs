@@ -166,7 +166,7 @@ impl Policy {
 
     /// What one answer means for its row and for the schedule.
     pub fn on_answer(&mut self, job: Job, reply: Reply<CallOk>) -> Verdict {
-        let Reply { result, hints } = reply;
+        let Reply { result, hints, .. } = reply;
         let class = result.as_ref().err().map(|f| classify(f, &hints));
         let mut effects = Effects {
             success: result.is_ok(),

@@ -1,7 +1,8 @@
 //! End-to-end tests: the sandbox served on loopback (in-process with
 //! `Sandbox::start`, and as the real `waba-provision sandbox` binary), driven
 //! by a real HTTP client: shapes, headers, auth, budgets, paging, fault rates,
-//! the dropped connection, the test-only paths.
+//! the dropped connection, the test-only paths. The onboarding steps of
+//! SPEC 7 are in `sandbox/onboarding.rs`.
 
 use crate::support::{bin, fixture};
 use futures::StreamExt;
@@ -11,6 +12,8 @@ use std::io::{BufRead, BufReader};
 use std::time::Duration;
 use waba_provision::limits::Rate;
 use waba_provision::sandbox::{Sandbox, SandboxConfig};
+
+mod onboarding;
 
 fn client() -> Client {
     Client::builder()
@@ -470,12 +473,27 @@ fn sandbox_help_documents_behaviours_with_examples() {
         "2388012",
         "Examples:",
         "waba-provision sandbox --waba-budget 5/2s --retry-after",
+        "/request_code",
+        "/verify_code",
+        "/register",
+        "136024",
+        "133016",
+        "1349175",
+        "GET /__sandbox/codes",
+        "--register-limit",
+        "--number-pin",
+        "--portfolio-cap",
+        "--rejected-code-answer",
+        "--connected-register-answer",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
-    let bad = bin()
-        .args(["sandbox", "--transient-rate", "2"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    for bad in [
+        &["sandbox", "--transient-rate", "2"][..],
+        &["sandbox", "--register-limit", "10"],
+        &["sandbox", "--number-pin", "15550100001=12"],
+    ] {
+        let out = bin().args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
 }

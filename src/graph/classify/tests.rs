@@ -95,6 +95,31 @@ fn permanent_codes() {
 }
 
 #[test]
+fn onboarding_codes_are_known_permanent() {
+    for code in [
+        136024, 136025, 133005, 133006, 133008, 133009, 133010, 133016,
+    ] {
+        let mut e = coded(code);
+        e.is_transient = true;
+        assert_eq!(e.class(), ErrorClass::Permanent, "code {code}");
+    }
+    // The portfolio cap: 403, 200 / 1349175, even marked transient, even
+    // under a code this table does not know.
+    let mut cap = with_sub(200, 1349175, "Phone number limit exceeded");
+    cap.http_status = Some(403);
+    cap.is_transient = true;
+    assert_eq!(cap.class(), ErrorClass::Permanent);
+    let mut odd = with_sub(999_999, 1349175, "Phone number limit exceeded");
+    odd.is_transient = true;
+    assert_eq!(odd.class(), ErrorClass::Permanent);
+    // 133015 still waits.
+    assert_eq!(
+        coded(133015).class(),
+        ErrorClass::WaitAtLeast(RECENTLY_DELETED_WAIT)
+    );
+}
+
+#[test]
 fn is_transient_does_not_override_known_permanent_codes() {
     for code in [3, 10, 100, 104, 200, 368, 803, 2500, 200000, 136024] {
         let mut e = coded(code);

@@ -568,15 +568,5 @@ fn graph_url_checks() {
     }
 }
 
-#[test]
-fn queries_are_stripped_from_messages() {
-    assert_eq!(
-        strip_url_queries("error for url (http://h/v25.0/1/phone_numbers?appsecret_proof=abc): x"),
-        "error for url (http://h/v25.0/1/phone_numbers): x"
-    );
-    assert_eq!(strip_url_queries("no url here?"), "no url here?");
-    assert_eq!(
-        strip_url_queries("a https://x/p?q=1 b http://y/?z c"),
-        "a https://x/p b http://y/ c"
-    );
-}
+/// The onboarding steps, the number read and the exchange metadata.
+mod steps;

@@ -209,3 +209,66 @@ fn listing_errors() {
     let f = list_page(200, br#"{"items":[]}"#).unwrap_err();
     assert!(matches!(f, Failure::Graph(_)));
 }
+
+#[test]
+fn step_success_needs_success_true() {
+    assert_eq!(step_success(200, br#"{"success":true}"#), Ok(()));
+    assert_eq!(step_success(200, br#"{"success":true,"id":"123"}"#), Ok(()));
+    assert_eq!(step_success(200, br#"{"success":"true"}"#), Ok(()));
+    for (body, says) in [
+        (&br#"{"success":false}"#[..], "success false"),
+        (br#"{"id":"123"}"#, "no success field"),
+        (b"", "no success field"),
+        (b"<html>ok</html>", "no success field"),
+    ] {
+        let f = step_success(200, body).unwrap_err();
+        assert!(f.in_doubt(), "{body:?}");
+        assert!(f.summary().contains(says), "{}", f.summary());
+        assert!(f.summary().contains("may or may not"), "{}", f.summary());
+    }
+    // An error is the error, whatever the status.
+    let f = step_success(400, br#"{"error":{"message":"(#133006) x","code":133006}}"#).unwrap_err();
+    assert_eq!((f.code(), f.in_doubt()), (Some(133006), false));
+    let f = step_success(200, br#"{"error":{"message":"m","code":136025}}"#).unwrap_err();
+    assert_eq!(f.code(), Some(136025));
+}
+
+#[test]
+fn number_state_is_read_leniently() {
+    let body = br#"{"id":"1906385232743451","display_phone_number":"+1 555-010-0001","verified_name":"Acme","status":"CONNECTED","code_verification_status":"VERIFIED","name_status":"APPROVED","new_name_status":"NONE","quality_rating":"GREEN","platform_type":"CLOUD_API","throughput":{"level":"STANDARD"},"messaging_limit_tier":"TIER_1K","is_official_business_account":false}"#;
+    let n = number_state(200, body).unwrap();
+    assert_eq!(
+        n,
+        NumberState {
+            id: Some("1906385232743451".into()),
+            display_phone_number: Some("+1 555-010-0001".into()),
+            verified_name: Some("Acme".into()),
+            status: Some("CONNECTED".into()),
+            code_verification_status: Some("VERIFIED".into()),
+            name_status: Some("APPROVED".into()),
+            new_name_status: Some("NONE".into()),
+            quality_rating: Some("GREEN".into()),
+            platform_type: Some("CLOUD_API".into()),
+            throughput_level: Some("STANDARD".into()),
+        }
+    );
+    // Missing, null, empty or oddly typed fields are just absent.
+    let n = number_state(
+        200,
+        br#"{"id":12,"status":null,"name_status":"","throughput":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(n.id.as_deref(), Some("12"));
+    assert_eq!(
+        (n.status, n.name_status, n.throughput_level),
+        (None, None, None)
+    );
+    let f = number_state(200, b"[]").unwrap_err();
+    assert!(f.summary().contains("unexpected number answer"));
+    let f = number_state(
+        400,
+        br#"{"error":{"message":"Unsupported get request.","code":100,"error_subcode":33}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(f.class(), ErrorClass::Permanent);
+}

@@ -2,67 +2,8 @@
 //! argument), no HTTP.
 
 use super::*;
-use crate::limits::Rate;
 use crate::sandbox::config::{SandboxSecret, TokenGrants};
-
-fn call(method: &str, path: &str, token: Option<&str>, body: &[(&str, &str)]) -> Call {
-    Call {
-        method: method.into(),
-        path: path.into(),
-        bearer: token.map(str::to_string),
-        query: Vec::new(),
-        body: body
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        base_url: "http://127.0.0.1:1".into(),
-    }
-}
-
-fn create(waba: &str, number: &str) -> Call {
-    call(
-        "POST",
-        &format!("/v25.0/{waba}/phone_numbers"),
-        Some("tok"),
-        &[("cc", "1"), ("phone_number", number)],
-    )
-}
-
-fn status_code(d: &Handled) -> (u16, Option<i64>) {
-    match &d.reply {
-        Answer::Json { status, body } => (*status, body["error"]["code"].as_i64()),
-        Answer::Html503 => (503, None),
-        Answer::Drop => (0, None),
-    }
-}
-
-fn header<'a>(d: &'a Handled, name: &str) -> Option<&'a str> {
-    d.headers
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn budget(count: u32, per: Duration) -> Option<Rate> {
-    Some(Rate { count, per })
-}
-
-/// Fault rates with one kind at 1.0.
-fn only_fault(kind: &str) -> crate::sandbox::FaultRates {
-    let mut f = crate::sandbox::FaultRates::default();
-    match kind {
-        "transient" => f.transient = 1.0,
-        "html_503" => f.html_503 = 1.0,
-        "slow" => f.slow = 1.0,
-        _ => f.drop_after_create = 1.0,
-    }
-    f
-}
-
-fn state(config: SandboxConfig) -> (State, Instant) {
-    let t0 = Instant::now();
-    (State::new(config, t0), t0)
-}
+use crate::sandbox::test_support::*;
 
 #[test]
 fn creates_then_refuses_duplicates_here_and_elsewhere() {
@@ -82,7 +23,7 @@ fn creates_then_refuses_duplicates_here_and_elsewhere() {
     assert_eq!(body["error"]["error_subcode"], 2388012);
     let elsewhere = handle(&mut s, &create("2", "5550100001"), t0);
     assert_eq!(status_code(&elsewhere), (400, Some(100)));
-    assert_eq!(s.ledger().len(), 1);
+    assert_eq!(ledger(&s).len(), 1);
     assert_eq!(s.requests().len(), 3);
 }
 
@@ -264,7 +205,7 @@ fn waba_budget_throttles_with_regain_and_extension() {
         t0 + Duration::from_secs(241),
     );
     assert_eq!(status_code(&d).0, 200);
-    assert_eq!(s.ledger().len(), 4);
+    assert_eq!(ledger(&s).len(), 4);
 }
 
 #[test]
@@ -327,7 +268,7 @@ fn forbidden_waba_and_params_give_200_and_100() {
     );
     let bad = call("POST", "/v25.0/1/phone_numbers", Some("t"), &[("cc", "1")]);
     assert_eq!(status_code(&handle(&mut s, &bad, t0)), (400, Some(100)));
-    assert!(s.ledger().is_empty());
+    assert!(ledger(&s).is_empty());
 }
 
 #[test]
@@ -337,7 +278,7 @@ fn faults_transient_html_slow_and_drop() {
     let (mut s, t0) = state(config.clone());
     let d = handle(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(d.reply, Answer::Drop);
-    assert_eq!(s.ledger().len(), 1, "created although dropped");
+    assert_eq!(ledger(&s).len(), 1, "created although dropped");
     let log = s.requests().pop().unwrap();
     assert_eq!(
         (log.http_status, log.fault.as_deref()),
@@ -359,7 +300,7 @@ fn faults_transient_html_slow_and_drop() {
         panic!()
     };
     assert_eq!(body["error"]["is_transient"], true);
-    assert!(s.ledger().is_empty());
+    assert!(ledger(&s).is_empty());
 
     config.faults = only_fault("html_503");
     let (mut s, t0) = state(config.clone());
@@ -373,7 +314,7 @@ fn faults_transient_html_slow_and_drop() {
     let (mut s, t0) = state(config);
     let d = handle(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(d.delay, Duration::from_millis(5010));
-    assert!(s.ledger().is_empty(), "a slow answer creates nothing");
+    assert!(ledger(&s).is_empty(), "a slow answer creates nothing");
 }
 
 #[test]
@@ -422,7 +363,7 @@ fn listing_pages_with_cursors() {
         }
     }
     assert_eq!(pages, 3);
-    let ids: Vec<String> = s.ledger().into_iter().map(|e| e.id).collect();
+    let ids: Vec<String> = ledger(&s).into_iter().map(|e| e.id).collect();
     assert_eq!(seen, ids);
 }
 
@@ -430,11 +371,11 @@ fn listing_pages_with_cursors() {
 fn reset_forgets_but_never_reuses_ids() {
     let (mut s, t0) = state(SandboxConfig::default());
     handle(&mut s, &create("1", "5550100001"), t0);
-    let first = s.ledger()[0].id.clone();
+    let first = ledger(&s)[0].id.clone();
     s.reset();
-    assert!(s.ledger().is_empty() && s.requests().is_empty());
+    assert!(ledger(&s).is_empty() && s.requests().is_empty());
     handle(&mut s, &create("1", "5550100001"), t0);
-    assert_ne!(s.ledger()[0].id, first);
+    assert_ne!(ledger(&s)[0].id, first);
 }
 
 #[test]
@@ -462,9 +403,9 @@ fn existing_numbers_are_held_from_the_start_and_after_reset() {
         ..SandboxConfig::default()
     };
     let (mut s, t0) = state(config);
-    assert_eq!(s.ledger().len(), 1);
+    assert_eq!(ledger(&s).len(), 1);
     let d = handle(&mut s, &create("1", "5550100001"), t0);
     assert_eq!(status_code(&d), (400, Some(100)));
     s.reset();
-    assert_eq!(s.ledger().len(), 1);
+    assert_eq!(ledger(&s).len(), 1);
 }

@@ -32,6 +32,7 @@ fn err(code: i64, subcode: Option<i64>) -> Reply<CallOk> {
     Reply {
         result: Err(graph(code, subcode)),
         hints: Hints::default(),
+        exchange: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn ok(answer: CallOk) -> Reply<CallOk> {
     Reply {
         result: Ok(answer),
         hints: Hints::default(),
+        exchange: None,
     }
 }
 
@@ -222,6 +224,7 @@ fn in_doubt_goes_to_reconcile_first() {
             in_doubt: true,
         }),
         hints: Hints::default(),
+        exchange: None,
     };
     let (job, delay) = again(go(j, reply));
     assert_eq!(delay, Duration::ZERO);
@@ -244,6 +247,7 @@ fn connect_error_is_retried_without_reconcile() {
             in_doubt: false,
         }),
         hints: Hints::default(),
+        exchange: None,
     };
     assert_eq!(again(go(j, reply)).0.call, Call::Create);
 }
