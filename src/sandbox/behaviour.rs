@@ -200,7 +200,15 @@ enum Route<'a> {
     Read { id: &'a str },
 }
 
-impl Route<'_> {
+impl<'a> Route<'a> {
+    /// The phone-number id of a step or a read.
+    fn number_id(self) -> Option<&'a str> {
+        match self {
+            Route::Step { id, .. } | Route::Read { id } => Some(id),
+            Route::Create { .. } | Route::List { .. } => None,
+        }
+    }
+
     fn kind(self) -> CallKind {
         match self {
             Route::Create { .. } => CallKind::Create,
@@ -362,9 +370,8 @@ fn answer<'c>(
         return Err(GraphErr::app_limit().into());
     }
     let Some(waba) = trace.waba.as_deref() else {
-        let (Route::Step { id, .. } | Route::Read { id }) = route else {
-            unreachable!("a create or listing names its WABA")
-        };
+        // Only a number can be unknown: a create or a listing names its WABA.
+        let id = route.number_id().unwrap_or_default();
         return Err(GraphErr::unsupported_method(&call.method, id).into());
     };
     if let Some(budget) = state.config.waba_budget {
@@ -382,14 +389,11 @@ fn answer<'c>(
     match route {
         Route::Create { waba } => {
             let c = params::create(p)?;
-            let fault = state.dice.fault(&state.config.faults, true);
-            if let Some(f @ (Fault::Transient(_) | Fault::Html503 | Fault::Slow)) = fault {
-                return Err(Stop::Fault(f));
-            }
+            let drop = post_fault(state)?;
             let id = create::create(state, waba, c, token, now, log.at_ms)?;
             log.created_id = Some(id.clone());
             log.phone_number_id = Some(id.clone());
-            if fault == Some(Fault::DropAfterDone) {
+            if drop {
                 return Err(Stop::Fault(Fault::DropAfterDone));
             }
             Ok(json!({ "id": id }))
@@ -400,12 +404,9 @@ fn answer<'c>(
             list_numbers(state, call, version, waba, &list, now)
         }
         Route::Step { id, step } => {
-            let fault = state.dice.fault(&state.config.faults, true);
-            if let Some(f @ (Fault::Transient(_) | Fault::Html503 | Fault::Slow)) = fault {
-                return Err(Stop::Fault(f));
-            }
+            let drop = post_fault(state)?;
             let done = onboarding::step(state, id, step, p, now)?;
-            if fault == Some(Fault::DropAfterDone) {
+            if drop {
                 return Err(Stop::Fault(Fault::DropAfterDone));
             }
             Ok(done)
@@ -470,6 +471,17 @@ fn permitted(config: &SandboxConfig, waba: &str, token: &str) -> Result<(), Grap
         return Err(GraphErr::not_granted());
     }
     Ok(())
+}
+
+/// A POST's seeded fault: a transient, 503 or slow one stops it before
+/// anything is done; `Ok(true)` when the connection is to be dropped once the
+/// call is carried out (a refused call is still answered).
+fn post_fault(state: &mut State) -> Result<bool, Stop> {
+    match state.dice.fault(&state.config.faults, true) {
+        None => Ok(false),
+        Some(Fault::DropAfterDone) => Ok(true),
+        Some(f) => Err(Stop::Fault(f)),
+    }
 }
 
 /// GETs suffer faults only when configured to.
