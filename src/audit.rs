@@ -37,8 +37,8 @@ pub struct Entry {
     pub duration_ms: u64,
     /// The manifest row the call was for.
     pub row: u32,
-    /// `create`, `reconcile` (a listing page), later `request_code`,
-    /// `verify_code`, `register`, `status`.
+    /// The call: `create`, `request_code`, `verify_code`, `register`, or a
+    /// lookup that settles one (`list_numbers`, `read_number`).
     pub step: String,
     /// 1 for the row's first call of this step.
     pub attempt: u32,
@@ -70,12 +70,14 @@ pub struct Entry {
     pub outcome: Outcome,
 }
 
-/// What the runner decided after one exchange (`send::Decision`).
+/// What the runner decided after one exchange (`send::Verdict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The number exists now (created, or found on the WABA's list by a reconcile).
     Created,
+    /// An onboarding step is done (or found done by reading the number).
+    Done,
     /// The step is sent again after a backoff.
     Retry,
     /// The answer was lost or said "already exists": the WABA's list is read

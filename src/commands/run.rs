@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+use crate::audit::AuditLog;
 use crate::exit::{Outcome, Refused};
 use crate::graph::{ApiVersion, ClientConfig, Credentials, GraphClient};
 use crate::limits::Limits;
@@ -113,6 +114,10 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     };
     let file_codes = read_codes(&config, &work.valid)?;
     check_paths(&config)?;
+    let audit = match &config.audit_log {
+        Some(path) => Some(AuditLog::open(path)?),
+        None => None,
+    };
     // Everything that can refuse is checked before the results file is made.
     let target = Target::start(&config).await?;
     let (mut session, past) = Session::open(&config.results, config.mode)?;
@@ -143,9 +148,12 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let report = send(
         start.jobs,
         &target,
-        secrets,
-        codes,
-        rules,
+        Sending {
+            secrets,
+            codes,
+            rules,
+            audit,
+        },
         &config,
         &mut session,
     )
@@ -469,15 +477,27 @@ impl Target {
 
 /// Run the jobs to their ends, recording each row in the session; Ctrl-C
 /// stops dispatching.
-async fn send(
-    jobs: Vec<Job>,
-    target: &Target,
+/// What the sending needs beyond the jobs and the target.
+struct Sending {
     secrets: Secrets,
     codes: Arc<dyn CodeSource>,
     rules: Rules,
+    audit: Option<AuditLog>,
+}
+
+async fn send(
+    jobs: Vec<Job>,
+    target: &Target,
+    sending: Sending,
     config: &Config,
     session: &mut Session,
 ) -> RunReport {
+    let Sending {
+        secrets,
+        codes,
+        rules,
+        audit,
+    } = sending;
     let (names, creds): (Vec<String>, Vec<Credentials>) = secrets.tokens.into_iter().unzip();
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
@@ -491,6 +511,7 @@ async fn send(
         codes,
         rules,
         limits: config.limits.clone(),
+        audit,
         progress_every: Duration::from_millis(250),
         seed: rand::random(),
     };

@@ -8,6 +8,7 @@
 //! results file and journal in production, a vector in tests) and progress to a
 //! [`ProgressSink`].
 
+mod audit;
 pub mod codes;
 mod recorder;
 mod report;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::audit::AuditLog;
 use crate::graph::Reply;
 use crate::limits::Limits;
 use crate::results::{RowResult, Sent};
@@ -123,6 +125,8 @@ pub struct Runner<A: Api> {
     pub codes: Arc<dyn CodeSource>,
     pub rules: Rules,
     pub limits: Limits,
+    /// `--audit-log`: one line per HTTP exchange.
+    pub audit: Option<AuditLog>,
     /// How often the progress sink is fed.
     pub progress_every: Duration,
     /// Seed for the backoff jitter (fixed in tests).
@@ -155,6 +159,7 @@ impl<A: Api> Runner<A> {
                 report: &mut report,
             },
             codes: self.codes,
+            audit: self.audit,
             code_tx,
             asking: Vec::new(),
             next_ticket: 0,
@@ -230,6 +235,7 @@ struct Loop<'r, R: Recorder> {
     policy: Policy,
     sink: Sink<'r, R>,
     codes: Arc<dyn CodeSource>,
+    audit: Option<AuditLog>,
     code_tx: mpsc::UnboundedSender<(u64, Option<Code>)>,
     /// Rows waiting for a person to give their code, by ticket.
     asking: Vec<(u64, Job, RowResult)>,
@@ -316,9 +322,20 @@ impl<R: Recorder> Loop<'_, R> {
     }
 
     /// One answer: the policy's verdict, applied.
-    fn on_reply(&mut self, job: Job, reply: Reply<CallOk>) {
+    fn on_reply(&mut self, job: Job, mut reply: Reply<CallOk>) {
         let waba = job.row.waba_id.clone();
+        let audit = self
+            .audit
+            .as_ref()
+            .and_then(|_| audit::entry(&job, &mut reply));
+        let call_before = job.call.clone();
         let Verdict { fate, effects } = self.policy.on_answer(job, reply);
+        if let (Some(entry), Some(log)) = (audit, self.audit.as_mut()) {
+            let entry = audit::finish(entry, &call_before, &fate, &effects);
+            if let Err(e) = log.record(&entry) {
+                tracing::warn!("cannot write the audit log {}: {e}", log.path().display());
+            }
+        }
         self.apply(&waba, &effects);
         match fate {
             Fate::Done { job, result } => self.sink.finish(&job, result),

@@ -394,6 +394,7 @@ fn runner(
         codes,
         rules,
         limits,
+        audit: None,
         progress_every: Duration::from_millis(250),
         seed: 1,
     }

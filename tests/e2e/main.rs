@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, driven by assert_cmd, against fixtures and
 //! the in-process sandbox. One test binary to save link time.
 
+mod audit;
 mod cli;
 mod operator;
 mod run;
