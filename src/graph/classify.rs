@@ -135,7 +135,7 @@ impl Failure {
     pub fn class(&self) -> ErrorClass {
         match self {
             Failure::Graph(e) => e.class(),
-            Failure::Network { .. } => ErrorClass::Transient,
+            Failure::Network { .. } | Failure::Unreachable { .. } => ErrorClass::Transient,
         }
     }
 
@@ -145,6 +145,7 @@ impl Failure {
         match self {
             Failure::Graph(e) => e.in_doubt(),
             Failure::Network { in_doubt, .. } => *in_doubt,
+            Failure::Unreachable { .. } => false,
         }
     }
 
@@ -152,7 +153,7 @@ impl Failure {
     pub fn code(&self) -> Option<i64> {
         match self {
             Failure::Graph(e) => e.code,
-            Failure::Network { .. } => None,
+            Failure::Network { .. } | Failure::Unreachable { .. } => None,
         }
     }
 
@@ -160,7 +161,7 @@ impl Failure {
     pub fn summary(&self) -> String {
         match self {
             Failure::Graph(e) => e.summary(),
-            Failure::Network { message, .. } => message.clone(),
+            Failure::Network { message, .. } | Failure::Unreachable { message } => message.clone(),
         }
     }
 }

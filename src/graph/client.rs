@@ -371,6 +371,14 @@ impl GraphClient {
         } else {
             "connection lost before the answer".to_owned()
         };
+        if e.is_connect() {
+            // In plain words, once: where, and the innermost cause.
+            let root = root_cause(&e.without_url());
+            let origin = self.inner.versioned.origin().ascii_serialization();
+            return Failure::Unreachable {
+                message: format!("cannot connect to {origin}: {root}"),
+            };
+        }
         let in_doubt = !never_sent && !refused;
         let status = status.map(|s| format!(" after {}", parse::status_line(s)));
         Failure::Network {
@@ -438,6 +446,17 @@ fn check_graph_url(graph_url: &str) -> Result<Url, GraphSetupError> {
     Ok(url)
 }
 
+/// The innermost error of a chain ("Connection refused (os error 111)").
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
 /// `outer: inner: innermost`, each level once.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -471,6 +490,9 @@ fn scrub(failure: Failure, secrets: &Secrets<'_>) -> Failure {
         Failure::Network { message, in_doubt } => Failure::Network {
             message: clean(&message),
             in_doubt,
+        },
+        Failure::Unreachable { message } => Failure::Unreachable {
+            message: clean(&message),
         },
         Failure::Graph(e) => Failure::Graph(GraphError {
             message: clean(&e.message),

@@ -38,6 +38,10 @@ pub enum Failure {
     /// Meta and been carried out (timeout after sending, connection dropped
     /// mid-response, a 2xx without a usable id): reconcile before re-sending.
     Network { message: String, in_doubt: bool },
+    /// The request never left: no connection could be made (refused, DNS,
+    /// TLS). It reached no one, so it spent nothing of Meta's budget; when it
+    /// repeats on every call the endpoint is wrong, not busy.
+    Unreachable { message: String },
 }
 
 /// An answer plus what its headers said about throttling, and what went over

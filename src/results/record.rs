@@ -292,6 +292,10 @@ impl ResultRecord {
                     ..base
                 }
             }
+            Failure::Unreachable { message } => ResultRecord {
+                error_message: join_note(format!("not sent: {message}"), note),
+                ..base
+            },
         }
     }
 

@@ -103,6 +103,10 @@ impl Snapshot {
 pub trait ProgressSink {
     fn update(&mut self, snap: &Snapshot);
     fn finish(&mut self, snap: &Snapshot);
+    /// Something the operator must hear now (shown even under `--quiet`).
+    fn notice(&mut self, text: &str) {
+        eprintln!("waba-provision: {text}");
+    }
 }
 
 /// Progress nobody watches (tests).
@@ -164,6 +168,7 @@ impl<A: Api> Runner<A> {
             asking: Vec::new(),
             next_ticket: 0,
             stopping: None,
+            notices: Vec::new(),
         };
         for job in jobs {
             state.enter(job);
@@ -183,6 +188,9 @@ impl<A: Api> Runner<A> {
             if state.sched.in_flight() == 0 && state.sched.queued() == 0 && state.asking.is_empty()
             {
                 break;
+            }
+            for text in std::mem::take(&mut state.notices) {
+                progress.notice(&text);
             }
             let now = Instant::now();
             if now >= next_progress {
@@ -242,6 +250,8 @@ struct Loop<'r, R: Recorder> {
     next_ticket: u64,
     /// Set on Ctrl-C or when the journal cannot be written: nothing more is sent.
     stopping: Option<String>,
+    /// What the operator must hear, shown by the loop as soon as it can.
+    notices: Vec<String>,
 }
 
 impl<R: Recorder> Loop<'_, R> {
@@ -403,6 +413,17 @@ impl<R: Recorder> Loop<'_, R> {
     /// The effects of an answer on the schedule.
     fn apply(&mut self, waba: &WabaId, e: &Effects) {
         self.sched.finished(waba, e.success);
+        if e.refund {
+            self.sched.refund(waba);
+        }
+        if let Some(text) = &e.notice {
+            self.notices.push(text.clone());
+        }
+        if let Some(why) = &e.stop
+            && self.stopping.is_none()
+        {
+            self.stopping = Some(why.clone());
+        }
         if let Some(pct) = e.waba_usage {
             self.sched.observe_waba_usage(waba, pct);
         }

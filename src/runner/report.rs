@@ -145,5 +145,8 @@ fn error_key(f: &Failure) -> (String, Option<i64>, Option<i64>, String) {
             (key, g.code, g.subcode, g.summary())
         }
         Failure::Network { message, .. } => ("network".to_string(), None, None, message.clone()),
+        Failure::Unreachable { message } => {
+            ("unreachable".to_string(), None, None, message.clone())
+        }
     }
 }

@@ -102,6 +102,13 @@ pub struct Effects {
     pub newly_blocked: bool,
     /// The run cannot go on (every token refused): why.
     pub abort: Option<String>,
+    /// The call never reached anyone (it could not connect): give its unit of
+    /// the WABA's budget back.
+    pub refund: bool,
+    /// Something the operator must hear now, once (e.g. cannot connect).
+    pub notice: Option<String>,
+    /// Stop sending: queued rows are skipped (`--resume` finishes the job).
+    pub stop: Option<String>,
 }
 
 impl Effects {
@@ -130,7 +137,14 @@ pub struct Policy {
     /// Throttles in a row without a success, per WABA and for the app.
     waba_throttles: HashMap<WabaId, u32>,
     app_throttles: u32,
+    /// Calls in a row that could not connect; whether the operator was told.
+    unreachable: u32,
+    told_unreachable: bool,
 }
+
+/// Calls in a row that could not connect (with no answer from anyone in
+/// between) before the run stops: the endpoint is wrong, not busy.
+const UNREACHABLE_STOP: u32 = 5;
 
 /// `base` doubled for each throttle after the first, at most `max`.
 fn grown(base: Duration, streak: u32, max: Duration) -> Duration {
@@ -156,6 +170,8 @@ impl Policy {
             tokens_used,
             waba_throttles: HashMap::new(),
             app_throttles: 0,
+            unreachable: 0,
+            told_unreachable: false,
         }
     }
 
@@ -176,6 +192,7 @@ impl Policy {
             self.waba_throttles.remove(&job.row.waba_id);
             self.app_throttles = 0;
         }
+        self.connection(&result, &mut effects);
         from_hints(&hints, class, &mut effects);
         let fate = match (result, class) {
             (Ok(ok), _) => self.on_success(job, ok),
@@ -188,6 +205,27 @@ impl Policy {
         };
         let fate = self.after(fate, &mut effects);
         Verdict { fate, effects }
+    }
+
+    /// Calls that could not connect: refunded, told once, and after a short
+    /// streak the run stops instead of retrying into a wrong URL for an hour.
+    fn connection(&mut self, result: &Result<CallOk, Failure>, effects: &mut Effects) {
+        let Err(Failure::Unreachable { message }) = result else {
+            self.unreachable = 0;
+            return;
+        };
+        effects.refund = true;
+        self.unreachable += 1;
+        if !self.told_unreachable {
+            self.told_unreachable = true;
+            effects.notice = Some(message.clone());
+        }
+        if self.unreachable >= UNREACHABLE_STOP {
+            effects.stop = Some(format!(
+                "not attempted: {message} ({} calls in a row); check --graph-url or WABA_GRAPH_URL, then run again with --resume",
+                self.unreachable
+            ));
+        }
     }
 
     /// A call answered: the step is done, or a lookup tells what to do.

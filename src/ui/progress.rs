@@ -160,6 +160,9 @@ impl ProgressSink for Bar {
         self.update(s);
         self.bar.finish_and_clear();
     }
+    fn notice(&mut self, text: &str) {
+        self.bar.suspend(|| eprintln!("waba-provision: {text}"));
+    }
 }
 
 struct Lines {

@@ -178,3 +178,48 @@ fn refusals_at_start_leave_no_file_behind() {
         left_behind(dir.path())
     );
 }
+
+#[test]
+fn a_wrong_graph_url_stops_within_seconds_not_an_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.csv");
+    let mut csv = String::from("waba_id,cc,phone_number\n");
+    for i in 0..300 {
+        csv.push_str(&format!("{},44,74{:08}\n", 111 + i % 3, i));
+    }
+    std::fs::write(&m, csv).unwrap();
+    let res = dir.path().join("r.csv");
+    let out = bin()
+        .args([
+            "run",
+            m.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+        ])
+        .args(["--graph-url", "http://127.0.0.1:9"])
+        .env("WABA_ACCESS_TOKEN", "tok")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(
+        err.matches("waba-provision: cannot connect to http://127.0.0.1:9")
+            .count(),
+        1,
+        "{err}"
+    );
+    let lines = waba_provision::results::read_results(&res).unwrap();
+    assert_eq!(lines.len(), 300, "every row is recorded");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.status == waba_provision::schema::Status::Skipped)
+    );
+    // The run stops itself (a stall would keep this test waiting on the 200/h
+    // budget) and says how to carry on.
+    assert!(
+        lines[0].error_message.contains("--resume"),
+        "{}",
+        lines[0].error_message
+    );
+}

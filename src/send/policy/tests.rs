@@ -335,3 +335,38 @@ fn a_throttle_without_a_time_grows_until_a_success() {
     let v = p.on_answer(job_on(11, "5", 0), reply);
     assert_eq!(v.effects.pause_waba, Some(Duration::from_secs(1200)));
 }
+
+#[test]
+fn calls_that_cannot_connect_are_refunded_told_once_and_stop_the_run_after_a_streak() {
+    let mut p = policy();
+    let unreachable = || Reply {
+        result: Err(Failure::Unreachable {
+            message: "cannot connect to http://127.0.0.1:9: Connection refused".into(),
+        }),
+        hints: Hints::default(),
+        exchange: None,
+    };
+    let v = p.on_answer(job_on(1, "1", 0), unreachable());
+    assert!(v.effects.refund);
+    assert!(
+        v.effects
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("cannot connect to http://127.0.0.1:9")
+    );
+    assert_eq!(v.effects.stop, None);
+    // An answer from Meta in between ends the streak.
+    p.on_answer(job_on(2, "1", 0), err(2, None));
+    for row in 3..=6 {
+        let v = p.on_answer(job_on(row, "1", 0), unreachable());
+        assert_eq!(v.effects.notice, None, "told once");
+        assert_eq!(v.effects.stop, None, "row {row}");
+    }
+    let v = p.on_answer(job_on(7, "1", 0), unreachable());
+    let stop = v.effects.stop.unwrap();
+    assert!(
+        stop.contains("--resume") && stop.contains("5 calls in a row"),
+        "{stop}"
+    );
+}
