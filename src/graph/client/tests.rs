@@ -483,7 +483,7 @@ async fn timeout_after_sending_is_in_doubt() {
 }
 
 #[tokio::test]
-async fn nothing_listening_is_not_in_doubt() {
+async fn nothing_listening_is_unreachable_not_in_doubt() {
     // Bind then drop: the port is (almost certainly) free and refuses.
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -492,11 +492,16 @@ async fn nothing_listening_is_not_in_doubt() {
     let reply = client(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5))
         .create_phone_number(&creds(false), &request())
         .await;
-    let Err(Failure::Network { message, in_doubt }) = reply.result else {
-        panic!("expected a network failure");
+    let Err(failure @ Failure::Unreachable { .. }) = reply.result else {
+        panic!("expected an unreachable failure");
     };
-    assert!(!in_doubt, "{message}");
-    assert!(message.starts_with("could not connect"), "{message}");
+    assert!(!failure.in_doubt());
+    let message = failure.summary();
+    assert!(
+        message.starts_with(&format!("cannot connect to http://127.0.0.1:{port}: ")),
+        "{message}"
+    );
+    assert!(message.to_lowercase().contains("refused"), "{message}");
     assert_eq!(reply.hints, Hints::default());
 }
 
