@@ -18,6 +18,9 @@ pub const RECENTLY_DELETED_WAIT: Duration = Duration::from_secs(5 * 60);
 
 /// Subcode of "this phone number already exists in your list of phone numbers".
 const ALREADY_EXISTS_SUBCODE: i64 = 2388012;
+/// "not eligible ... since it is not being migrated": the number is on an
+/// account already, so the list is looked at before the row is called failed.
+const NOT_BEING_MIGRATED_SUBCODE: i64 = 2388093;
 /// 200000 with this subcode is a partner-permission refusal, not a duplicate.
 const NOT_A_PARTNER_SUBCODE: i64 = 3095008;
 
@@ -77,10 +80,20 @@ fn is_known_permanent(code: i64) -> bool {
     )
 }
 
-/// The message of a 100/200000 error says the number is already there.
-fn says_already_exists(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("already") && (m.contains("registered") || m.contains("exists"))
+/// The words of an error say the number is already there.
+fn says_already_exists(text: &str) -> bool {
+    let m = text.to_ascii_lowercase();
+    m.contains("already")
+        && [
+            "registered",
+            "exists",
+            "in use",
+            "added",
+            "your list",
+            "belongs",
+        ]
+        .iter()
+        .any(|w| m.contains(w))
 }
 
 impl GraphError {
@@ -91,12 +104,25 @@ impl GraphError {
         let Some(code) = self.code else {
             return self.class_without_code();
         };
-        if self.subcode == Some(ALREADY_EXISTS_SUBCODE) {
+        if matches!(
+            self.subcode,
+            Some(ALREADY_EXISTS_SUBCODE | NOT_BEING_MIGRATED_SUBCODE)
+        ) {
             return ErrorClass::AlreadyExists;
         }
+        // 100 and 200000 ("Cannot add phone number…") are generic: the words
+        // (message, or the user-facing title and text) or a 409 say which.
+        let says = [
+            Some(&self.message),
+            self.user_title.as_ref(),
+            self.user_msg.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| says_already_exists(t));
         if (code == 100 || code == 200000)
             && self.subcode != Some(NOT_A_PARTNER_SUBCODE)
-            && says_already_exists(&self.message)
+            && (says || self.http_status == Some(409))
         {
             return ErrorClass::AlreadyExists;
         }
@@ -115,6 +141,8 @@ impl GraphError {
     /// No Graph body: a proxy page, an empty answer. The status is all we have.
     fn class_without_code(&self) -> ErrorClass {
         match self.http_status {
+            // Conflict: the thing to create is there already.
+            Some(409) => ErrorClass::AlreadyExists,
             Some(429) | Some(500..=599) => ErrorClass::Transient,
             _ if self.is_transient => ErrorClass::Transient,
             _ => ErrorClass::Permanent,

@@ -1084,3 +1084,61 @@ async fn a_results_file_that_cannot_be_written_stops_the_sending() {
     // One call was in flight when the first write failed; nothing after it.
     assert_eq!(fake.state.lock().unwrap().creates.len(), 6);
 }
+
+/// Each shape of "already exists" Meta may answer a create with.
+fn already_shapes() -> Vec<Failure> {
+    let g = |code, subcode, msg: &str, user: Option<&str>, http| {
+        Failure::Graph(GraphError {
+            http_status: Some(http),
+            code: Some(code),
+            subcode,
+            message: msg.into(),
+            user_msg: user.map(String::from),
+            ..Default::default()
+        })
+    };
+    vec![
+        g(100, Some(2388012), "already exists in your list", None, 400),
+        g(100, Some(2388093), "not being migrated", None, 400),
+        g(
+            200000,
+            None,
+            "Cannot add phone number to WhatsApp Business Account",
+            Some("This number is already registered."),
+            400,
+        ),
+        g(100, None, "Conflict", None, 409),
+    ]
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_already_exists_shape_is_looked_up_found_or_not() {
+    for (i, shape) in already_shapes().into_iter().enumerate() {
+        let fake = Arc::new(Fake::new());
+        let national = format!("55501000{i:02}");
+        let digits = format!("1{national}");
+        // Found: the number is on the WABA's list.
+        fake.preload("1", &digits, "4242");
+        fake.script(
+            &digits,
+            vec![Scripted::Fail(shape.clone(), Hints::default())],
+        );
+        let (rec, report) = run_rows(fake.clone(), &[row(1, "1", &national)]).await;
+        let end = rec.outcome(1);
+        assert_eq!(end.status, Status::Created, "shape {i}");
+        assert_eq!(end.phone_number_id.as_deref(), Some("4242"), "shape {i}");
+        assert!(end.existed && end.reconciled, "shape {i}");
+        assert_eq!(report.existed, 1);
+        // Not found: failed with Meta's answer, after one listing.
+        let fake = Arc::new(Fake::new());
+        fake.script(&digits, vec![Scripted::Fail(shape, Hints::default())]);
+        let (rec, _) = run_rows(fake.clone(), &[row(1, "1", &national)]).await;
+        let end = rec.outcome(1);
+        assert_eq!(end.status, Status::Failed, "shape {i}");
+        assert!(
+            end.note.as_deref().unwrap().contains("not on this WABA"),
+            "shape {i}"
+        );
+        assert_eq!(fake.state.lock().unwrap().lists, 1, "shape {i}");
+    }
+}

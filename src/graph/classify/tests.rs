@@ -204,7 +204,8 @@ fn status_is_the_fallback_without_a_code() {
     for s in [429, 500, 502, 503, 504] {
         assert_eq!(status_only(s).class(), ErrorClass::Transient, "status {s}");
     }
-    for s in [400, 401, 403, 404, 409, 200, 302] {
+    assert_eq!(status_only(409).class(), ErrorClass::AlreadyExists);
+    for s in [400, 401, 403, 404, 200, 302] {
         assert_eq!(status_only(s).class(), ErrorClass::Permanent, "status {s}");
     }
     // With a code, the status says nothing: code 100 as a 500 is still permanent.
@@ -307,4 +308,65 @@ fn failure_code_and_summary() {
     };
     assert_eq!(f.code(), None);
     assert_eq!(f.summary(), "could not connect: refused");
+}
+
+#[test]
+fn every_shape_of_already_exists() {
+    let e = |code, subcode, message: &str| GraphError {
+        code: Some(code),
+        subcode,
+        message: message.into(),
+        ..GraphError::default()
+    };
+    let shapes = [
+        e(
+            100,
+            Some(2388012),
+            "This phone number already exists in your list",
+        ),
+        e(
+            100,
+            Some(2388093),
+            "not eligible since it is not being migrated",
+        ),
+        e(
+            100,
+            None,
+            "Phone number is already registered with WhatsApp Business",
+        ),
+        e(
+            200000,
+            None,
+            "The phone number is already registered to a WhatsApp account",
+        ),
+        GraphError {
+            user_msg: Some("This number is already in use on another account.".into()),
+            ..e(
+                200000,
+                None,
+                "Cannot add phone number to WhatsApp Business Account",
+            )
+        },
+        GraphError {
+            http_status: Some(409),
+            ..e(100, None, "Conflict")
+        },
+    ];
+    for shape in shapes {
+        assert_eq!(shape.class(), ErrorClass::AlreadyExists, "{shape:?}");
+    }
+    // Not a duplicate: a partner-permission refusal, a plain 200000.
+    assert_eq!(
+        e(200000, Some(3095008), "already registered business? no").class(),
+        ErrorClass::Permanent
+    );
+    assert_eq!(
+        e(
+            200000,
+            None,
+            "Cannot add phone number to WhatsApp Business Account"
+        )
+        .class(),
+        ErrorClass::Permanent
+    );
 }
