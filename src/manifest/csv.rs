@@ -8,6 +8,7 @@ use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, Origin, RawRow, RawValue, RowProblem, Source};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::schema::{COLUMNS as RESULT_COLUMNS, Status};
+use crate::text::clip;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
     let csv_error = |e: ::csv::Error| ManifestError::Csv {
         file: file.to_string(),
         line: e.position().map_or(0, |p| line_u32(p.line())),
-        message: e.to_string(),
+        message: clip(&e.to_string()).into_owned(),
     };
 
     let header = match records.next() {
@@ -140,7 +141,7 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
                 Column::Ignored | Column::Unknown => {}
                 Column::Unnamed => problems.push((
                     format!("column {}", i + 1),
-                    format!("`{cell}` is in a column with no name in the header"),
+                    format!("`{}` is in a column with no name in the header", clip(cell)),
                 )),
             }
         }
@@ -181,7 +182,7 @@ impl OriginCells<'_> {
                     "row".into(),
                     format!(
                         "`{}` is not a row number (a positive whole number)",
-                        self.row.unwrap_or("")
+                        clip(self.row.unwrap_or(""))
                     ),
                 ));
                 0
@@ -197,7 +198,10 @@ impl OriginCells<'_> {
         if !known.iter().any(|s| s.as_str() == status) {
             problems.push((
                 "status".into(),
-                format!("`{status}` is not one of created, failed, invalid, skipped"),
+                format!(
+                    "`{}` is not one of created, failed, invalid, skipped",
+                    clip(status)
+                ),
             ));
         }
         Origin {
@@ -236,12 +240,15 @@ fn read_header(header: &::csv::StringRecord, src: &Source) -> (Vec<Column>, Vec<
             } else {
                 did_you_mean(&name, &known)
             };
-            error(cell.trim().to_string(), format!("unknown column{hint}"));
+            error(
+                clip(cell.trim()).into_owned(),
+                format!("unknown column{hint}"),
+            );
         } else if !matches!(column, Column::Unnamed | Column::Ignored)
             && let Some(&first) = first_at.get(&column)
         {
             error(
-                name.clone(),
+                clip(&name).into_owned(),
                 format!("column given twice (columns {} and {})", first + 1, i + 1),
             );
         }

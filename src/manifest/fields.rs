@@ -86,6 +86,12 @@ impl fmt::Display for Field {
 /// The candidate closest to `name` when it is close enough to be a typo of it
 /// (edit distance at most a third of the candidate's length, and at least 1).
 pub fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // The distance is at least the difference in length: a long name (a
+    // pasted paragraph) is no typo of a short one, and is not compared.
+    let longest = candidates.iter().map(|c| c.len()).max().unwrap_or(0);
+    if name.len() > 2 * longest {
+        return None;
+    }
     let name = name.to_lowercase();
     candidates
         .iter()

@@ -5,6 +5,7 @@
 use super::findings::Findings;
 use super::{EnvVarName, WabaId};
 use crate::manifest::{Field, RawValue};
+use crate::text::clip;
 
 /// What YAML did to a value written without quotes, when that explains the error.
 fn yaml_hint(v: &RawValue) -> &'static str {
@@ -33,7 +34,11 @@ fn digits(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
     } else {
         f.error(
             field,
-            format!("`{}` is not an id: digits only{}", v.text, yaml_hint(v)),
+            format!(
+                "`{}` is not an id: digits only{}",
+                clip(&v.text),
+                yaml_hint(v)
+            ),
         );
         None
     }
@@ -55,13 +60,18 @@ pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<O
 pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     let v = required(v, Field::Cc, f)?;
     let t = v.text.as_str();
+    let shown = clip(t);
     let problem = if let Some(rest) = t.strip_prefix('+') {
+        let (t, rest) = (&shown, clip(rest));
         format!("`{t}`: write the country code without `+` (`{rest}`)")
     } else if !is_digits(t) {
-        format!("`{t}` is not a country code: 1 to 3 digits{}", yaml_hint(v))
+        format!(
+            "`{shown}` is not a country code: 1 to 3 digits{}",
+            yaml_hint(v)
+        )
     } else if t.len() > 3 {
         format!(
-            "`{t}` is not a country code: 1 to 3 digits, got {}",
+            "`{shown}` is not a country code: 1 to 3 digits, got {}",
             t.len()
         )
     } else if t.starts_with('0') {
@@ -72,6 +82,9 @@ pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     f.error(Field::Cc, problem);
     None
 }
+
+/// At most this many distinct wrong characters are named in one message.
+const MAX_LISTED: usize = 8;
 
 /// `phone_number`: the national number; spaces, `-`, `.`, `(`, `)` are
 /// stripped, anything else is an error.
@@ -84,7 +97,7 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
             Field::PhoneNumber,
             format!(
                 "YAML reads `{}` as a number, not as digits: put the value in quotes",
-                v.text
+                clip(&v.text)
             ),
         );
         return None;
@@ -100,7 +113,15 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
         }
     }
     if !bad.is_empty() {
-        let list: Vec<String> = bad.iter().map(|c| format!("`{c}`")).collect();
+        // A pasted paragraph has many odd characters: name the first few.
+        let mut list: Vec<String> = bad
+            .iter()
+            .take(MAX_LISTED)
+            .map(|c| format!("`{}`", clip(c.encode_utf8(&mut [0; 4]))))
+            .collect();
+        if bad.len() > MAX_LISTED {
+            list.push("…".into());
+        }
         let hint = if bad.contains(&'+') {
             ": give the national number here and the country code in `cc`"
         } else {
@@ -110,7 +131,7 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
             Field::PhoneNumber,
             format!(
                 "`{}` contains {}{hint}{}",
-                v.text,
+                clip(&v.text),
                 list.join(", "),
                 yaml_hint(v)
             ),
@@ -118,7 +139,10 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
         return None;
     }
     if national.is_empty() {
-        f.error(Field::PhoneNumber, format!("`{}` has no digits", v.text));
+        f.error(
+            Field::PhoneNumber,
+            format!("`{}` has no digits", clip(&v.text)),
+        );
         return None;
     }
     Some(national)
@@ -136,7 +160,10 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
         _ => {
             f.error(
                 field,
-                format!("`{}` is not a boolean: true/false, 1/0 or yes/no", v.text),
+                format!(
+                    "`{}` is not a boolean: true/false, 1/0 or yes/no",
+                    clip(&v.text)
+                ),
             );
             None
         }
@@ -165,7 +192,10 @@ pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option
     } else if valid {
         return Some(Some(EnvVarName::new_unchecked(t)));
     } else {
-        format!("`{t}` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+        format!(
+            "`{}` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+            clip(t)
+        )
     };
     f.error(Field::TokenEnv, message);
     None

@@ -4,6 +4,7 @@
 
 use super::findings::Findings;
 use crate::manifest::{Field, RawValue};
+use crate::text::clip;
 
 const MIN_CHARS: usize = 2;
 const MAX_CHARS: usize = 75;
@@ -18,11 +19,12 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
     };
     let name = v.text.trim();
     let chars = name.chars().count();
+    let shown = clip(name);
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         f.error(
             Field::VerifiedName,
             format!(
-                "`{name}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
+                "`{shown}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
                 if chars == 1 { "" } else { "s" }
             ),
         );
@@ -33,7 +35,7 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
             f.warning(
                 Field::VerifiedName,
                 format!(
-                    "`{name}` contains \"{brand}\": Meta's display-name guidelines do not allow it"
+                    "`{shown}` contains \"{brand}\": Meta's display-name guidelines do not allow it"
                 ),
             );
         }
@@ -42,13 +44,13 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
     if upper >= MIN_LETTERS_FOR_CAPS && !name.chars().any(char::is_lowercase) {
         f.warning(
             Field::VerifiedName,
-            format!("`{name}` is all capitals: Meta's guidelines allow that only for acronyms"),
+            format!("`{shown}` is all capitals: Meta's guidelines allow that only for acronyms"),
         );
     }
     if name.chars().any(is_emoji) {
         f.warning(
             Field::VerifiedName,
-            format!("`{name}` contains emoji: Meta's display-name guidelines do not allow them"),
+            format!("`{shown}` contains emoji: Meta's display-name guidelines do not allow them"),
         );
     }
     Some(Some(name.to_string()))

@@ -8,6 +8,7 @@ use super::{
     CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, fields, name,
 };
 use crate::manifest::{Field, RawRow};
+use crate::text::clip;
 
 /// E.164: at most 15 digits, country code included.
 const E164_MAX_DIGITS: usize = 15;
@@ -115,7 +116,10 @@ impl RowChecker {
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
-                format!("+{cc} {national} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}"),
+                format!(
+                    "+{cc} {} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}",
+                    clip(&national)
+                ),
             );
             ok = false;
         } else {

@@ -216,3 +216,52 @@ fn a_token_pasted_into_token_env_never_reaches_the_results() {
     assert!(!lines(&v).concat().contains("secret"));
     assert!(v.diagnostics[0].message.starts_with(TOKEN_IN_MANIFEST));
 }
+
+/// The longest one-line diagnostic a huge value may produce (the value itself
+/// is clipped to [`crate::text::CLIP_CHARS`]; the rest is the message).
+const LINE_BOUND: usize = 240;
+
+#[test]
+fn a_ten_megabyte_cell_gives_short_diagnostics() {
+    let huge = "7".repeat(10_000_000);
+    let name = "Acme ".repeat(2_000_000);
+    let csv = format!(
+        "waba_id,cc,phone_number,verified_name,token_env,{huge}x\n{huge}x,{huge},{huge},{name},{huge}x,\n1,44,{huge},Acme,T,\n"
+    );
+    let v = validate_csv(&csv, false);
+    let lines = lines(&v);
+    // Row 2's number is not checked as a whole: its cc is already wrong.
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    for l in &lines {
+        assert!(
+            l.len() < LINE_BOUND,
+            "{} chars: {}",
+            l.len(),
+            &l[..300.min(l.len())]
+        );
+    }
+    let sized = lines.iter().filter(|l| l.contains("(10.0 MB)")).count();
+    // The pasted "token" is not shown at all.
+    assert_eq!(sized, 5, "each other line quotes a 10 MB value: {lines:?}");
+    for row in v.invalid_rows() {
+        for reason in &row.reasons {
+            assert!(reason.len() < LINE_BOUND, "{reason}");
+        }
+    }
+}
+
+#[test]
+fn a_huge_yaml_key_or_value_gives_short_diagnostics() {
+    // YAML limits a plain key to 1024 characters; values have no limit.
+    let key = "k".repeat(1000);
+    let huge = "v".repeat(3_000_000);
+    let yaml = format!(
+        "version: 1\n{key}: 1\nwabas:\n- waba_id: '1'\n  numbers:\n  - {{cc: '44', phone_number: '7912345678', {key}: 2, verified_name: '{huge}'}}\n"
+    );
+    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(v.diagnostics.len(), 3, "{:?}", lines(&v));
+    for l in lines(&v) {
+        assert!(l.len() < LINE_BOUND, "{}", &l[..300.min(l.len())]);
+    }
+}

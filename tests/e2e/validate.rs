@@ -281,3 +281,25 @@ fn plan_of_a_results_file_skips_its_created_rows_as_retry_would() {
     assert_eq!(code, 0, "{err:?}");
     assert_skips_good_results_created_rows(&out);
 }
+
+#[test]
+fn a_ten_megabyte_cell_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.csv");
+    let name = "Acme ".repeat(2_000_000);
+    std::fs::write(
+        &path,
+        format!("waba_id,cc,phone_number,verified_name\n1,44,7912345678,{name}\n"),
+    )
+    .unwrap();
+    let out = bin().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 1000, "{} bytes on stderr", stderr.len());
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(": error: verified_name: "))
+        .expect("the error is reported");
+    assert!(line.len() < 200, "{line}");
+    assert!(line.contains("… (10.0 MB)"), "{line}");
+}

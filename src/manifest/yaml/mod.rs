@@ -14,6 +14,7 @@ mod tree;
 use super::fields::{Field, did_you_mean};
 use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, RowProblem, Source};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::text::clip;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tree::{Lined, Node};
@@ -87,7 +88,8 @@ impl Reader {
         Diagnostic {
             source: self.source(line),
             severity,
-            field,
+            // The field of an unknown key is the key as written: bounded too.
+            field: clip(&field).into_owned(),
             message,
         }
     }
@@ -424,7 +426,7 @@ fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
 
 fn describe(n: &Node) -> String {
     match n.key_text() {
-        Some(t) => format!("`{t}`"),
+        Some(t) => format!("`{}`", clip(&t)),
         None => n.kind().to_string(),
     }
 }

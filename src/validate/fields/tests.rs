@@ -109,7 +109,18 @@ fn phone_number_strips_punctuation_only() {
         ]
     );
     let (_, d) = run(Some(raw("1-800-FLOWERS")), phone_number);
-    assert!(d[0].contains("`F`, `L`, `O`, `W`, `E`, `R`, `S`"), "{d:?}");
+    assert!(
+        d[0].contains("`F`, `L`, `O`, `W`, `E`, `R`, `S` (only"),
+        "{d:?}"
+    );
+    let (_, d) = run(
+        Some(raw("call us: abcdefghijklmnopqrstuvwxyz")),
+        phone_number,
+    );
+    assert!(
+        d[0].contains("`c`, `a`, `l`, `u`, `s`, `:`, `b`, `d`, … (only"),
+        "{d:?}"
+    );
     let (_, d) = run(Some(raw("7700/900123")), phone_number);
     assert!(d[0].contains("`/` (only digits"), "{d:?}");
     let (_, d) = run(Some(raw("- ( )")), phone_number);
