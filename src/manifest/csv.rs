@@ -119,10 +119,12 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
         }
         let mut origin = OriginCells::default();
         for (i, cell) in record.iter().enumerate() {
-            let cell = cell.trim();
+            // An empty cell is absent; a cell of spaces is given, blank (only
+            // `verified_name` minds the difference).
             if cell.is_empty() {
                 continue;
             }
+            let cell = cell.trim();
             let Some(column) = columns.get(i) else {
                 break; // extra fields: reported above
             };
@@ -139,6 +141,7 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
                 Column::Status => origin.status = Some(cell),
                 Column::PhoneNumberId => origin.phone_number_id = Some(cell),
                 Column::Ignored | Column::Unknown => {}
+                Column::Unnamed if cell.is_empty() => {}
                 Column::Unnamed => problems.push((
                     format!("column {}", i + 1),
                     format!("`{}` is in a column with no name in the header", clip(cell)),

@@ -20,39 +20,47 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The value, unless it is absent or blank. The readers keep a blank value
+/// (a cell of spaces, a YAML `""`) so that `verified_name` can refuse it; for
+/// every other optional field blank means absent.
+pub(super) fn given(v: Option<&RawValue>) -> Option<&RawValue> {
+    v.filter(|v| !v.text.is_empty())
+}
+
 fn required<'v>(v: Option<&'v RawValue>, field: Field, f: &mut Findings) -> Option<&'v RawValue> {
+    let v = given(v);
     if v.is_none() {
         f.error(field, "required".into());
     }
     v
 }
 
-/// An id made of digits only (`waba_id`, `preverified_id`).
-fn digits(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
-    if is_digits(&v.text) {
-        Some(v.text.clone())
+/// A Meta id (`waba_id`, `preverified_id`): digits only, and never a leading 0.
+fn id(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
+    let t = v.text.as_str();
+    let problem = if !is_digits(t) {
+        format!("`{}` is not an id: digits only{}", clip(t), yaml_hint(v))
+    } else if t.starts_with('0') {
+        format!(
+            "`{}` is not an id: Meta ids never start with 0 (a typo, or a spreadsheet that padded it)",
+            clip(t)
+        )
     } else {
-        f.error(
-            field,
-            format!(
-                "`{}` is not an id: digits only{}",
-                clip(&v.text),
-                yaml_hint(v)
-            ),
-        );
-        None
-    }
+        return Some(t.to_string());
+    };
+    f.error(field, problem);
+    None
 }
 
 pub(super) fn waba_id(v: Option<&RawValue>, f: &mut Findings) -> Option<WabaId> {
     let v = required(v, Field::WabaId, f)?;
-    digits(v, Field::WabaId, f).map(WabaId::new_unchecked)
+    id(v, Field::WabaId, f).map(WabaId::new_unchecked)
 }
 
 pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<String>> {
-    match v {
+    match given(v) {
         None => Some(None),
-        Some(v) => digits(v, Field::PreverifiedId, f).map(Some),
+        Some(v) => id(v, Field::PreverifiedId, f).map(Some),
     }
 }
 
@@ -150,7 +158,7 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
 
 /// `migrate_phone_number`: true/false, 1/0, yes/no (any case); absent = false.
 pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> Option<bool> {
-    let Some(v) = v else {
+    let Some(v) = given(v) else {
         return Some(false);
     };
     let is = |word: &str| v.text.eq_ignore_ascii_case(word);
@@ -173,7 +181,7 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
 /// `token_env`: the *name* of a variable, `[A-Za-z_][A-Za-z0-9_]*`. A value that
 /// looks like a token itself is never echoed back.
 pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
-    let Some(v) = v else {
+    let Some(v) = given(v) else {
         return Some(None);
     };
     let t = v.text.as_str();

@@ -18,6 +18,16 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
         return Some(None);
     };
     let name = v.text.trim();
+    if name.is_empty() {
+        // Given but blank (a cell of spaces, `""`): not the same as leaving it out.
+        f.error(
+            Field::VerifiedName,
+            format!(
+                "is blank; Meta accepts {MIN_CHARS} to {MAX_CHARS} characters: give a display name or leave the field out"
+            ),
+        );
+        return None;
+    }
     let chars = name.chars().count();
     let shown = clip(name);
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
@@ -123,7 +133,7 @@ mod tests {
             check(&"é".repeat(75)).0.unwrap().unwrap().chars().count(),
             75
         );
-        for bad in [" A ", "", &"x".repeat(76), &"é".repeat(76)] {
+        for bad in [" A ", "", "   ", &"x".repeat(76), &"é".repeat(76)] {
             let (out, d) = check(bad);
             assert_eq!(out, None, "{bad:?}");
             assert_eq!(d.len(), 1);
@@ -133,6 +143,10 @@ mod tests {
             check(&"x".repeat(76)).1[0]
                 .message
                 .contains("76 characters")
+        );
+        assert_eq!(
+            check("  ").1[0].message,
+            "is blank; Meta accepts 2 to 75 characters: give a display name or leave the field out"
         );
     }
 

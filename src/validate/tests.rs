@@ -265,3 +265,48 @@ fn a_huge_yaml_key_or_value_gives_short_diagnostics() {
         assert!(l.len() < LINE_BOUND, "{}", &l[..300.min(l.len())]);
     }
 }
+
+#[test]
+fn a_blank_verified_name_is_an_error_not_dropped() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,verified_name\n1,44,7912345678,   \n1,44,7912345679,\n",
+        false,
+    );
+    assert_eq!(
+        lines(&v),
+        [
+            "m.csv:2: error: verified_name: is blank; Meta accepts 2 to 75 characters: give a display name or leave the field out"
+        ]
+    );
+    assert!(
+        matches!(v.rows[1], CheckedRow::Valid(_)),
+        "an empty cell is absent"
+    );
+    let yaml = "version: 1\ndefaults: {verified_name: Acme}\nwabas:\n- waba_id: '1'\n  numbers:\n  - {cc: '44', phone_number: '7912345678', verified_name: ''}\n  - {cc: '44', phone_number: '7912345679', verified_name: ~}\n";
+    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(v.error_count(), 1, "{:?}", lines(&v));
+    assert!(lines(&v)[0].starts_with("m.yaml:6: error: verified_name: is blank"));
+    let CheckedRow::Valid(r) = &v.rows[1] else {
+        panic!()
+    };
+    assert_eq!(
+        r.verified_name.as_deref(),
+        None,
+        "`~` is no name, not the default's"
+    );
+}
+
+#[test]
+fn ids_with_a_leading_zero_are_refused() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,preverified_id\n0102290129340398,44,7912345678,00123\n",
+        false,
+    );
+    assert_eq!(v.error_count(), 2, "{:?}", lines(&v));
+    assert!(
+        lines(&v)
+            .iter()
+            .all(|l| l.contains("Meta ids never start with 0"))
+    );
+}

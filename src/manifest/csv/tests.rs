@@ -33,9 +33,18 @@ fn reads_columns_in_any_order_and_case() {
 }
 
 #[test]
-fn empty_cells_are_absent() {
-    let m = read_str("waba_id,cc,phone_number,token_env\n1,44,7700900123,  \n");
+fn empty_cells_are_absent_and_blank_ones_given() {
+    let m = read_str("waba_id,cc,phone_number,token_env,verified_name\n1,44,7700900123,,  \n");
     assert_eq!(m.rows[0].fields.token_env, None);
+    assert_eq!(
+        m.rows[0]
+            .fields
+            .verified_name
+            .as_ref()
+            .map(|v| v.text.as_str()),
+        Some(""),
+        "given, blank after trimming"
+    );
 }
 
 #[test]

@@ -255,6 +255,7 @@ impl Reader {
                 "waba_id" | "token_env" => match scalar(&value) {
                     // Empty keeps the default (only `token_env` can have one).
                     Ok(None) => {}
+                    Ok(Some(v)) if v.text.is_empty() => {}
                     Ok(raw) => {
                         if let Some(f) = Field::from_name(&name) {
                             f.set(&mut base, raw);
@@ -402,14 +403,15 @@ fn checked_key(
     Some(name)
 }
 
-/// A field's value: a scalar, or nothing. A plain scalar YAML would read as a
-/// number keeps its text as written and is marked `from_integer`; booleans
-/// become `true`/`false`.
+/// A field's value: a scalar (trimmed), or nothing. A plain scalar YAML would
+/// read as a number keeps its text as written and is marked `from_integer`;
+/// booleans become `true`/`false`.
 fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
+    // A blank string (`""`, `"  "`) is kept: it was given, and `verified_name`
+    // refuses it rather than dropping it; `~` or nothing at all is absent.
     let raw = |text: &str, from_integer| {
-        let text = text.trim();
-        (!text.is_empty()).then(|| RawValue {
-            text: text.to_string(),
+        Some(RawValue {
+            text: text.trim().to_string(),
             from_integer,
         })
     };

@@ -189,3 +189,37 @@ fn a_pasted_token_is_never_echoed() {
     assert!(!d[0].contains("EAAG"));
     assert!(d[0].contains("looks like an access token"), "{d:?}");
 }
+
+#[test]
+fn ids_never_start_with_zero() {
+    for check in [
+        |v: Option<&RawValue>, f: &mut Findings| waba_id(v, f).is_some(),
+        |v: Option<&RawValue>, f: &mut Findings| preverified_id(v, f).is_some(),
+    ] {
+        let (ok, d) = run(Some(raw("0102290129340398")), check);
+        assert!(!ok);
+        assert!(
+            d[0].ends_with(
+                "`0102290129340398` is not an id: Meta ids never start with 0 (a typo, or a spreadsheet that padded it)"
+            ),
+            "{d:?}"
+        );
+        assert!(run(Some(raw("0")), check).1[0].contains("never start with 0"));
+        assert!(run(Some(raw("102290129340398")), check).0);
+    }
+}
+
+#[test]
+fn blank_values_are_absent_except_where_required() {
+    assert_eq!(run(Some(raw("")), preverified_id).0, Some(None));
+    assert_eq!(run(Some(raw("")), token_env).0, Some(None));
+    let b = run(Some(raw("")), |v, f| {
+        boolean(v, Field::MigratePhoneNumber, f)
+    });
+    assert_eq!(b.0, Some(false));
+    assert_eq!(
+        run(Some(raw("")), waba_id).1,
+        ["m:1: error: waba_id: required"]
+    );
+    assert_eq!(run(Some(raw("")), cc).1, ["m:1: error: cc: required"]);
+}
