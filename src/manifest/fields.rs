@@ -14,10 +14,18 @@ pub enum Field {
     PreverifiedId,
     VerifiedName,
     TokenEnv,
+    /// Onboarding (SPEC 7): how the verification code is sent.
+    CodeMethod,
+    /// Onboarding: the language of the verification message.
+    Language,
+    /// Onboarding: the variable holding the two-step PIN for register.
+    PinEnv,
+    /// Onboarding: where Meta stores the number's messages at rest.
+    DataLocalizationRegion,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 11] = [
         Field::WabaId,
         Field::Cc,
         Field::PhoneNumber,
@@ -25,6 +33,10 @@ impl Field {
         Field::PreverifiedId,
         Field::VerifiedName,
         Field::TokenEnv,
+        Field::CodeMethod,
+        Field::Language,
+        Field::PinEnv,
+        Field::DataLocalizationRegion,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +48,10 @@ impl Field {
             Field::PreverifiedId => "preverified_id",
             Field::VerifiedName => "verified_name",
             Field::TokenEnv => "token_env",
+            Field::CodeMethod => "code_method",
+            Field::Language => "language",
+            Field::PinEnv => "pin_env",
+            Field::DataLocalizationRegion => "data_localization_region",
         }
     }
 
@@ -61,6 +77,10 @@ impl Field {
             Field::PreverifiedId => &f.preverified_id,
             Field::VerifiedName => &f.verified_name,
             Field::TokenEnv => &f.token_env,
+            Field::CodeMethod => &f.code_method,
+            Field::Language => &f.language,
+            Field::PinEnv => &f.pin_env,
+            Field::DataLocalizationRegion => &f.data_localization_region,
         }
     }
 
@@ -73,6 +93,10 @@ impl Field {
             Field::PreverifiedId => &mut f.preverified_id,
             Field::VerifiedName => &mut f.verified_name,
             Field::TokenEnv => &mut f.token_env,
+            Field::CodeMethod => &mut f.code_method,
+            Field::Language => &mut f.language,
+            Field::PinEnv => &mut f.pin_env,
+            Field::DataLocalizationRegion => &mut f.data_localization_region,
         }
     }
 }

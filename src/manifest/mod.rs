@@ -30,6 +30,10 @@ pub struct RawFields {
     pub preverified_id: Option<RawValue>,
     pub verified_name: Option<RawValue>,
     pub token_env: Option<RawValue>,
+    pub code_method: Option<RawValue>,
+    pub language: Option<RawValue>,
+    pub pin_env: Option<RawValue>,
+    pub data_localization_region: Option<RawValue>,
 }
 
 /// When the manifest is itself a results file (SPEC 3), the identity and outcome

@@ -5,7 +5,7 @@
 //! still tells.
 
 use crate::text::plural;
-use crate::validate::{Severity, TOKEN_IN_MANIFEST, Validation};
+use crate::validate::{Severity, VALUE_NOT_SHOWN, Validation};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -37,10 +37,10 @@ fn print_count(v: &Validation) {
 
 /// The first few problems drawn by miette with the manifest line they are on.
 fn print_snippets(v: &Validation, path: &Path) {
-    // A pasted token would be drawn with its line: draw nothing then.
+    // A pasted token or PIN would be drawn with its line: draw nothing then.
     if v.diagnostics
         .iter()
-        .any(|d| d.message.starts_with(TOKEN_IN_MANIFEST))
+        .any(|d| d.message.contains(VALUE_NOT_SHOWN))
     {
         return;
     }

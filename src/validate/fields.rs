@@ -3,7 +3,7 @@
 //! names. Each returns the clean value, or `None` after reporting why not.
 
 use super::findings::Findings;
-use super::{EnvVarName, WabaId};
+use super::{EnvVarName, WabaId, env_name};
 use crate::manifest::{Field, RawValue};
 use crate::text::clip;
 
@@ -178,44 +178,28 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
     }
 }
 
-/// `token_env`: the *name* of a variable, `[A-Za-z_][A-Za-z0-9_]*`. A value that
-/// looks like a token itself is never echoed back.
-pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
+/// `token_env`, `pin_env`: the *name* of a variable. A value that looks like
+/// the secret itself (a token, a PIN) is refused and never echoed back.
+pub(super) fn env_name(
+    v: Option<&RawValue>,
+    field: Field,
+    f: &mut Findings,
+) -> Option<Option<EnvVarName>> {
     let Some(v) = given(v) else {
         return Some(None);
     };
-    let t = v.text.as_str();
-    // Meta tokens start with EAA and are long, and they are alphanumeric: a
-    // pasted token would pass as a name, so catch it first and never echo it.
-    let mut chars = t.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let message = if looks_like_token(t) {
-        format!(
-            "{TOKEN_IN_MANIFEST}, not a variable name (value not shown): \
-             put the token in an environment variable and give that variable's name here"
-        )
-    } else if valid {
-        return Some(Some(EnvVarName::new_unchecked(t)));
-    } else {
-        format!(
-            "`{}` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
-            clip(t)
-        )
-    };
-    f.error(Field::TokenEnv, message);
-    None
+    match env_name::check(&v.text) {
+        Ok(name) => Some(Some(name)),
+        Err(problem) => {
+            f.error(field, problem.message());
+            None
+        }
+    }
 }
 
-/// Meta tokens start with EAA and are long; anything very long is suspect too.
-pub(super) fn looks_like_token(s: &str) -> bool {
-    (s.starts_with("EAA") && s.len() >= 32) || s.len() > 64
+pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
+    env_name(v, Field::TokenEnv, f)
 }
-
-/// The message prefix of that error, so renderers can tell it apart.
-pub const TOKEN_IN_MANIFEST: &str = "looks like an access token itself";
 
 #[cfg(test)]
 mod tests;

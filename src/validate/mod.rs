@@ -4,83 +4,20 @@
 //! never see an unchecked number.
 
 mod duplicates;
+mod env_name;
 mod fields;
-pub use fields::TOKEN_IN_MANIFEST;
 mod findings;
 mod name;
+mod onboarding;
 mod row;
 mod telephony;
+mod values;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::{Manifest, ManifestError};
-use std::fmt;
+pub use env_name::VALUE_NOT_SHOWN;
 use std::path::Path;
-
-/// A WABA id: digits only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WabaId(String);
-
-impl WabaId {
-    /// Only validation (and tests) construct ids.
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
-        WabaId(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for WabaId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A phone number that passed validation: `cc` 1–3 digits, national number digits
-/// only, at most 15 digits together, possible for its country.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PhoneNumber {
-    cc: String,
-    national: String,
-}
-
-impl PhoneNumber {
-    pub(crate) fn new_unchecked(cc: impl Into<String>, national: impl Into<String>) -> Self {
-        PhoneNumber {
-            cc: cc.into(),
-            national: national.into(),
-        }
-    }
-    pub fn cc(&self) -> &str {
-        &self.cc
-    }
-    pub fn national(&self) -> &str {
-        &self.national
-    }
-    /// `cc` followed by the national number: the key for duplicates and reconciliation.
-    pub fn e164_digits(&self) -> String {
-        format!("{}{}", self.cc, self.national)
-    }
-}
-
-/// A valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EnvVarName(String);
-
-impl EnvVarName {
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
-        EnvVarName(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EnvVarName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
 
 /// The identity a row keeps in the results: its `row` number and `source`
 /// (from the original manifest when re-running a results file).
@@ -101,6 +38,13 @@ pub struct ValidRow {
     /// Trimmed.
     pub verified_name: Option<String>,
     pub token_env: Option<EnvVarName>,
+    /// How the verification code is sent (SPEC 7); `SMS` unless given.
+    pub code_method: CodeMethod,
+    /// The verification message's locale; `en_US` unless given.
+    pub language: Language,
+    /// The variable holding the two-step PIN; `None` = the `--pin-env` default.
+    pub pin_env: Option<EnvVarName>,
+    pub data_localization_region: Option<Region>,
 }
 
 /// Test rows, so adding a field to [`ValidRow`] touches one place: row `n` of
@@ -119,6 +63,10 @@ impl ValidRow {
             preverified_id: None,
             verified_name: None,
             token_env: None,
+            code_method: CodeMethod::Sms,
+            language: Language::EN_US,
+            pin_env: None,
+            data_localization_region: None,
         }
     }
     pub(crate) fn waba(mut self, id: &str) -> Self {
@@ -131,6 +79,10 @@ impl ValidRow {
     }
     pub(crate) fn token_env(mut self, name: Option<&str>) -> Self {
         self.token_env = name.map(EnvVarName::new_unchecked);
+        self
+    }
+    pub(crate) fn pin_env(mut self, name: Option<&str>) -> Self {
+        self.pin_env = name.map(EnvVarName::new_unchecked);
         self
     }
 }

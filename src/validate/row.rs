@@ -3,9 +3,10 @@
 
 use super::duplicates::Duplicates;
 use super::findings::Findings;
-use super::telephony::{NumberCheck, Telephony};
+use super::telephony::{NumberCheck, NumberKind, Telephony};
 use super::{
-    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, fields, name,
+    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, env_name,
+    fields, name, onboarding,
 };
 use crate::manifest::{Field, RawRow};
 use crate::text::clip;
@@ -33,7 +34,7 @@ impl RowChecker {
         let waba_id = fields::waba_id(r.waba_id.as_ref(), &mut f);
         let cc = fields::cc(r.cc.as_ref(), &mut f);
         let national = fields::phone_number(r.phone_number.as_ref(), &mut f);
-        let phone = match (cc, national) {
+        let number = match (cc, national) {
             (Some(cc), Some(national)) => self.number(cc, national, raw, &mut f),
             _ => None,
         };
@@ -45,6 +46,14 @@ impl RowChecker {
         let preverified_id = fields::preverified_id(r.preverified_id.as_ref(), &mut f);
         let verified_name = name::verified_name(r.verified_name.as_ref(), &mut f);
         let token_env = fields::token_env(r.token_env.as_ref(), &mut f);
+        let code_method = onboarding::code_method(r.code_method.as_ref(), &mut f);
+        if let (Some((method, explicit)), Some((phone, Some(kind)))) = (code_method, &number) {
+            let shown = format!("+{} {}", phone.cc(), phone.national());
+            onboarding::sms_reachable(method, explicit, *kind, &shown, &mut f);
+        }
+        let language = onboarding::language(r.language.as_ref(), &mut f);
+        let pin_env = fields::env_name(r.pin_env.as_ref(), Field::PinEnv, &mut f);
+        let region = onboarding::region(r.data_localization_region.as_ref(), &mut f);
         for reason in reader_errors {
             f.reader_error(reason);
         }
@@ -60,39 +69,35 @@ impl RowChecker {
                 source: raw.source.to_string(),
             },
         };
-        match (
-            f.errors.is_empty(),
-            waba_id,
-            phone,
-            migrate,
-            preverified_id,
-            verified_name,
-            token_env,
-        ) {
-            (
-                true,
-                Some(waba_id),
-                Some(phone),
-                Some(migrate_phone_number),
-                Some(preverified_id),
-                Some(verified_name),
-                Some(token_env),
-            ) => CheckedRow::Valid(ValidRow {
-                id,
-                waba_id,
-                phone,
-                migrate_phone_number,
-                preverified_id,
-                verified_name,
-                token_env,
-            }),
-            _ => {
+        let all_ok = f.errors.is_empty();
+        let valid = || {
+            Some(ValidRow {
+                id: id.clone(),
+                waba_id: waba_id?,
+                phone: number?.0,
+                migrate_phone_number: migrate?,
+                preverified_id: preverified_id?,
+                verified_name: verified_name?,
+                token_env: token_env?,
+                code_method: code_method?.0,
+                language: language?,
+                pin_env: pin_env?,
+                data_localization_region: region?,
+            })
+        };
+        match all_ok.then(valid).flatten() {
+            Some(row) => CheckedRow::Valid(row),
+            None => {
                 let mut fields = raw.fields.clone();
-                // The results file shows invalid rows as written: never a token.
-                if let Some(t) = &mut fields.token_env
-                    && fields::looks_like_token(&t.text)
+                // The results file shows invalid rows as written: never a
+                // token or a PIN pasted where a variable's name belongs.
+                for v in [&mut fields.token_env, &mut fields.pin_env]
+                    .into_iter()
+                    .flatten()
                 {
-                    t.text = "[redacted]".into();
+                    if env_name::is_pasted_secret(&v.text) {
+                        v.text = "[redacted]".into();
+                    }
                 }
                 CheckedRow::Invalid(InvalidRow {
                     id,
@@ -110,9 +115,10 @@ impl RowChecker {
         national: String,
         raw: &RawRow,
         f: &mut Findings,
-    ) -> Option<PhoneNumber> {
+    ) -> Option<(PhoneNumber, Option<NumberKind>)> {
         let total = cc.len() + national.len();
         let mut ok = true;
+        let mut kind = None;
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
@@ -123,7 +129,10 @@ impl RowChecker {
             );
             ok = false;
         } else {
-            ok &= self.numbering_plan(&cc, &national, f);
+            match self.numbering_plan(&cc, &national, f) {
+                Some(k) => kind = k,
+                None => ok = false,
+            }
         }
         let phone = PhoneNumber::new_unchecked(cc, national);
         if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
@@ -137,27 +146,33 @@ impl RowChecker {
             );
             ok = false;
         }
-        ok.then_some(phone)
+        ok.then_some((phone, kind))
     }
 
-    /// The numbering-plan verdict, reported; `false` when it is an error.
-    fn numbering_plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
+    /// The numbering-plan verdict, reported: `None` when it is an error, else
+    /// the number's type when the plan knows it.
+    fn numbering_plan(
+        &mut self,
+        cc: &str,
+        national: &str,
+        f: &mut Findings,
+    ) -> Option<Option<NumberKind>> {
         let shown = format_args!("+{cc} {national}");
         match self.telephony.check(cc, national) {
-            NumberCheck::Valid => true,
+            NumberCheck::Valid(kind) => Some(Some(kind)),
             NumberCheck::UnknownCode => {
                 f.error(
                     Field::Cc,
                     format!("`{cc}` is not a country calling code in use"),
                 );
-                false
+                None
             }
             NumberCheck::LocalOnly { region } => {
                 f.error(
                     Field::PhoneNumber,
                     format!("{shown} is only a local number in {region}: the area code is missing"),
                 );
-                false
+                None
             }
             NumberCheck::Impossible {
                 region,
@@ -179,7 +194,7 @@ impl RowChecker {
                         list_lengths(&lengths)
                     ),
                 );
-                false
+                None
             }
             NumberCheck::NotValid { region } => {
                 let message = format!(
@@ -187,10 +202,10 @@ impl RowChecker {
                 );
                 if self.opts.strict_numbers {
                     f.error(Field::PhoneNumber, format!("{message}; --strict-numbers"));
-                    false
+                    None
                 } else {
                     f.warning(Field::PhoneNumber, message);
-                    true
+                    Some(None)
                 }
             }
         }

@@ -214,7 +214,7 @@ fn a_token_pasted_into_token_env_never_reaches_the_results() {
     assert_eq!(r.fields.token_env.as_ref().unwrap().text, "[redacted]");
     assert!(!format!("{r:?}").contains("secret"));
     assert!(!lines(&v).concat().contains("secret"));
-    assert!(v.diagnostics[0].message.starts_with(TOKEN_IN_MANIFEST));
+    assert!(v.diagnostics[0].message.contains(VALUE_NOT_SHOWN));
 }
 
 /// The longest one-line diagnostic a huge value may produce (the value itself
@@ -308,5 +308,120 @@ fn ids_with_a_leading_zero_are_refused() {
         lines(&v)
             .iter()
             .all(|l| l.contains("Meta ids never start with 0"))
+    );
+}
+
+#[test]
+fn onboarding_fields_are_typed() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,code_method,language,pin_env,data_localization_region\n\
+         1,44,7912345678,voice,pt_BR,CLIENT_PIN,de\n\
+         1,44,7912345679,,,,\n",
+        false,
+    );
+    assert_eq!(lines(&v), Vec::<String>::new());
+    let rows: Vec<&ValidRow> = v.valid_rows().collect();
+    let a = rows[0];
+    assert_eq!(a.code_method, CodeMethod::Voice);
+    assert_eq!(a.language.as_str(), "pt_BR");
+    assert_eq!(
+        a.pin_env.as_ref().map(EnvVarName::as_str),
+        Some("CLIENT_PIN")
+    );
+    assert_eq!(a.data_localization_region, Some(Region::De));
+    let defaults = ValidRow::fixture(2, "7912345679").pin_env(None);
+    let b = rows[1];
+    assert_eq!(
+        (
+            b.code_method,
+            b.language,
+            &b.pin_env,
+            b.data_localization_region
+        ),
+        (
+            defaults.code_method,
+            defaults.language,
+            &defaults.pin_env,
+            defaults.data_localization_region
+        )
+    );
+}
+
+#[test]
+fn onboarding_field_errors_and_a_pasted_pin() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,code_method,language,pin_env,data_localization_region\n\
+         1,44,7912345678,text,english,123456,FR\n",
+        false,
+    );
+    let fields: Vec<&str> = v.diagnostics.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "code_method",
+            "language",
+            "pin_env",
+            "data_localization_region"
+        ]
+    );
+    assert!(!lines(&v).concat().contains("123456"), "{:?}", lines(&v));
+    let CheckedRow::Invalid(r) = &v.rows[0] else {
+        panic!()
+    };
+    assert_eq!(r.fields.pin_env.as_ref().unwrap().text, "[redacted]");
+    assert!(!r.reasons.concat().contains("123456"));
+}
+
+#[test]
+fn sms_to_a_landline_warns_at_the_row() {
+    let v = validate_csv(
+        "waba_id,cc,phone_number,code_method\n1,44,2079460000,\n1,44,2079460001,VOICE\n1,44,7912345678,SMS\n",
+        false,
+    );
+    assert_eq!(
+        lines(&v),
+        [
+            "m.csv:2: warning: code_method: +44 2079460000 is a fixed-line number in the numbering plan, which cannot receive the code by SMS (SMS is the default): set code_method to VOICE"
+        ]
+    );
+    assert!(v.is_valid());
+}
+
+#[test]
+fn yaml_onboarding_fields_at_number_waba_and_defaults() {
+    let yaml = r"version: 1
+defaults: {language: fr_FR, code_method: VOICE, pin_env: DEFAULT_PIN}
+wabas:
+- waba_id: '1'
+  pin_env: WABA_PIN
+  data_localization_region: GB
+  numbers:
+  - {cc: '44', phone_number: '7912345678', language: en_GB}
+  - {cc: '44', phone_number: '7912345679', code_method: SMS, pin_env: OWN_PIN}
+- waba_id: '2'
+  numbers:
+  - {cc: '44', phone_number: '7912345670'}
+";
+    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(lines(&v), Vec::<String>::new());
+    let got: Vec<(String, &str, &str, Option<Region>)> = v
+        .valid_rows()
+        .map(|r| {
+            (
+                r.language.to_string(),
+                r.code_method.as_str(),
+                r.pin_env.as_ref().map_or("", EnvVarName::as_str),
+                r.data_localization_region,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("en_GB".to_string(), "VOICE", "WABA_PIN", Some(Region::Gb)),
+            ("fr_FR".to_string(), "SMS", "OWN_PIN", Some(Region::Gb)),
+            ("fr_FR".to_string(), "VOICE", "DEFAULT_PIN", None),
+        ]
     );
 }

@@ -4,10 +4,12 @@
 //! entry. Unknown keys are errors at their own line.
 //!
 //! Precedence of a field: the number's entry, then its WABA (`waba_id`,
-//! `token_env`), then `defaults`. `defaults` may set the fields that make sense
-//! for many numbers at once: `migrate_phone_number`, `verified_name`,
-//! `token_env`, `preverified_id`; never `cc`/`phone_number` (a number's own
-//! identity) nor `waba_id` (that is what the `wabas` list is for).
+//! `token_env` and the onboarding fields `code_method`, `language`, `pin_env`,
+//! `data_localization_region`), then `defaults`. `defaults` may set the fields
+//! that make sense for many numbers at once: `migrate_phone_number`,
+//! `verified_name`, `token_env`, `preverified_id` and the onboarding fields;
+//! never `cc`/`phone_number` (a number's own identity) nor `waba_id` (that is
+//! what the `wabas` list is for).
 
 mod tree;
 
@@ -20,13 +22,33 @@ use std::sync::Arc;
 use tree::{Lined, Node};
 
 const TOP_KEYS: [&str; 3] = ["version", "defaults", "wabas"];
-const WABA_KEYS: [&str; 3] = ["waba_id", "token_env", "numbers"];
-const DEFAULT_FIELDS: [Field; 4] = [
+/// The fields a WABA entry may give for all its numbers (besides `numbers`):
+/// what belongs to the account, or to how its numbers are onboarded.
+const WABA_FIELDS: [Field; 6] = [
+    Field::WabaId,
+    Field::TokenEnv,
+    Field::CodeMethod,
+    Field::Language,
+    Field::PinEnv,
+    Field::DataLocalizationRegion,
+];
+const DEFAULT_FIELDS: [Field; 8] = [
     Field::MigratePhoneNumber,
     Field::VerifiedName,
     Field::TokenEnv,
     Field::PreverifiedId,
+    Field::CodeMethod,
+    Field::Language,
+    Field::PinEnv,
+    Field::DataLocalizationRegion,
 ];
+
+/// The keys a WABA entry may have, for "did you mean".
+fn waba_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = WABA_FIELDS.iter().map(|f| f.name()).collect();
+    keys.push("numbers");
+    keys
+}
 
 /// A number's entry may give every field but `waba_id` (that is its WABA's).
 fn is_number_field(f: Field) -> bool {
@@ -251,26 +273,23 @@ impl Reader {
                 continue;
             };
             let line = line_of(&key);
-            match name.as_str() {
-                "waba_id" | "token_env" => match scalar(&value) {
-                    // Empty keeps the default (only `token_env` can have one).
+            let field = Field::from_name(&name);
+            match field {
+                Some(f) if WABA_FIELDS.contains(&f) => match scalar(&value) {
+                    // Empty keeps the default.
                     Ok(None) => {}
                     Ok(Some(v)) if v.text.is_empty() => {}
-                    Ok(raw) => {
-                        if let Some(f) = Field::from_name(&name) {
-                            f.set(&mut base, raw);
-                        }
-                    }
+                    Ok(raw) => f.set(&mut base, raw),
                     Err(message) => problems.push((line, name, message)),
                 },
-                "numbers" => numbers = Some(value),
-                other => {
-                    let message = match Field::from_name(other) {
+                None if name == "numbers" => numbers = Some(value),
+                _ => {
+                    let message = match field {
                         Some(f) if DEFAULT_FIELDS.contains(&f) => {
                             "goes on each number (or under `defaults`), not on the WABA".to_string()
                         }
                         Some(_) => "goes on each number, under `numbers`".to_string(),
-                        None => format!("unknown key{}", did_you_mean(other, &WABA_KEYS)),
+                        None => format!("unknown key{}", did_you_mean(&name, &waba_keys())),
                     };
                     problems.push((line, name, message));
                 }

@@ -173,7 +173,7 @@ fn token_env_is_a_variable_name() {
         assert!(d.is_empty());
     }
     assert_eq!(run(None, token_env).0, Some(None));
-    for bad in ["1ABC", "MY-TOKEN", "$TOKEN", "A B", "TOKÉN"] {
+    for bad in ["1ABC", "MY-TOKEN", "A B", "TOKÉN"] {
         let (out, d) = run(Some(raw(bad)), token_env);
         assert_eq!(out, None, "{bad}");
         assert!(d[0].contains(&format!("`{bad}` is not a valid")), "{d:?}");
