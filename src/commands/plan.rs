@@ -5,7 +5,7 @@
 
 use crate::exit::{Outcome, Refused};
 use crate::limits::Limits;
-use crate::manifest::{Manifest, ManifestError, read_manifest};
+use crate::manifest::{Manifest, ManifestError, ReadOptions, read_manifest};
 use crate::plan::build_plan;
 use crate::schema::Status;
 use crate::ui::diagnostics::print_validation;
@@ -27,7 +27,7 @@ pub struct Config {
 
 pub fn command(config: &Config) -> Result<Outcome, Refused> {
     // Read once: the rows are validated, and a results file's outcomes kept.
-    let manifest = read_manifest(&config.manifest)?;
+    let manifest = read_manifest(&config.manifest, &config.options.read)?;
     let validation = validate(&manifest, &config.options);
     if !validation.diagnostics.is_empty() {
         print_validation(&validation, &config.manifest);
@@ -64,7 +64,7 @@ enum ResumeError {
 /// The `row` numbers the results file at `path` records as `created`. A
 /// results file is a manifest too, so the manifest reader reads it.
 fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
-    let m = read_manifest(path)?;
+    let m = read_manifest(path, &ReadOptions::default())?;
     if let Some(d) = m.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         return Err(ResumeError::Header(d.to_string()));
     }

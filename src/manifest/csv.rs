@@ -1,59 +1,34 @@
 //! The CSV reader (SPEC section 1): a header row naming the columns in any order
 //! and any case; one row per record; `source` is the physical line where the
-//! record starts (records may span lines inside quoted fields). A results CSV
-//! (SPEC section 3) is a manifest too: its `row`, `source`, `status` and
-//! `phone_number_id` columns fill [`Origin`], its other columns are ignored.
+//! record starts (records may span lines inside quoted fields). The separator
+//! is `--delimiter`, or found from the header line: `,`, or `;` (Excel's in
+//! much of Europe), or a tab. A results CSV (SPEC section 3) is a manifest
+//! too: its `row`, `source`, `status` and `phone_number_id` columns fill
+//! [`Origin`], its other columns are ignored.
 
-use super::fields::{Field, did_you_mean};
-use super::{Manifest, ManifestError, Origin, RawRow, RawValue, RowProblem, Source};
+mod header;
+
+use super::{Manifest, ManifestError, Origin, RawRow, RawValue, ReadOptions, Source};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::schema::{COLUMNS as RESULT_COLUMNS, Status};
+use crate::schema::Status;
 use crate::text::clip;
-use std::collections::HashMap;
+use header::Column;
 use std::sync::Arc;
 
-/// What a header cell means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Column {
-    Field(Field),
-    /// Results-file identity and outcome columns.
-    Row,
-    Source,
-    Status,
-    PhoneNumberId,
-    /// Another results column: recognised, not used.
-    Ignored,
-    /// An empty header cell (a spreadsheet's trailing comma).
-    Unnamed,
-    Unknown,
-}
-
-impl Column {
-    fn from_name(name: &str) -> Column {
-        if name.is_empty() {
-            return Column::Unnamed;
-        }
-        if let Some(f) = Field::from_name(name) {
-            return Column::Field(f);
-        }
-        match name {
-            "row" => Column::Row,
-            "source" => Column::Source,
-            "status" => Column::Status,
-            "phone_number_id" => Column::PhoneNumberId,
-            n if RESULT_COLUMNS.contains(&n) => Column::Ignored,
-            _ => Column::Unknown,
-        }
-    }
-}
-
-const REQUIRED: [Field; 3] = [Field::WabaId, Field::Cc, Field::PhoneNumber];
-
-pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError> {
-    check_quotes(&file, text)?;
+pub(super) fn read(
+    file: Arc<str>,
+    text: &str,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
+) -> Result<Manifest, ManifestError> {
+    let delimiter = options
+        .delimiter
+        .unwrap_or_else(|| header::detect_delimiter(text));
+    check_quotes(&file, text, delimiter)?;
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
     let csv_error = |e: ::csv::Error| ManifestError::Csv {
@@ -75,48 +50,57 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
         file: file.clone(),
         line: lines.line_of(&header),
     };
-    let (columns, diagnostics) = read_header(&header, &header_src);
+    let header = header::read(&header, &header_src, options, delimiter);
+    let has_required = header.has_required();
     let mut manifest = Manifest {
-        diagnostics,
+        diagnostics: header.diagnostics,
+        extra_columns: header.extra_columns,
         ..Manifest::default()
     };
-    // Without a required column every row would only repeat "required": the
-    // header errors say it once.
-    let missing_required = REQUIRED
-        .iter()
-        .any(|f| !columns.contains(&Column::Field(*f)));
-    if missing_required {
+    if !has_required {
         return Ok(manifest);
     }
+    let columns = header.columns;
     let has_origin = columns.contains(&Column::Row);
+    let extras = manifest.extra_columns.len();
 
+    let mut index = 0usize;
     for record in records {
         let record = record.map_err(csv_error)?;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue; // a blank spreadsheet line is not a row
         }
-        let index = manifest.rows.len();
+        index += 1;
         let source = Source {
             file: file.clone(),
             line: lines.line_of(&record),
         };
         let mut problems = Vec::new();
         let mut row = RawRow {
-            row: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            row: u32::try_from(index).unwrap_or(u32::MAX),
             source: source.clone(),
             fields: Default::default(),
+            extra: Box::default(),
             origin: None,
+            problems: Vec::new(),
         };
         if record.len() != columns.len() {
             problems.push((
                 "record".to_string(),
                 format!(
-                    "has {} fields but the header has {} columns (a missing or extra comma?)",
+                    "has {} fields but the header has {} columns (a missing or extra {}?)",
                     record.len(),
-                    columns.len()
+                    columns.len(),
+                    match delimiter {
+                        b',' => "comma".to_string(),
+                        b';' => "semicolon".to_string(),
+                        b'\t' => "tab".to_string(),
+                        d => format!("`{}`", char::from(d)),
+                    }
                 ),
             ));
         }
+        let mut extra: Vec<Box<str>> = vec![Box::default(); extras];
         let mut origin = OriginCells::default();
         for (i, cell) in record.iter().enumerate() {
             // An empty cell is absent; a cell of spaces is given, blank (only
@@ -136,6 +120,11 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
                         from_integer: false,
                     }),
                 ),
+                Column::Extra(n) => {
+                    if let Some(slot) = extra.get_mut(n) {
+                        *slot = cell.into();
+                    }
+                }
                 Column::Row => origin.row = Some(cell),
                 Column::Source => origin.source = Some(cell),
                 Column::Status => origin.status = Some(cell),
@@ -148,21 +137,20 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
                 )),
             }
         }
+        row.extra = extra.into_boxed_slice();
         if has_origin {
             row.origin = Some(origin.build(&source, &mut problems));
         }
         for (field, message) in problems {
-            manifest.row_problems.push(RowProblem {
-                rows: index..index + 1,
-                diagnostic: Diagnostic {
-                    source: source.clone(),
-                    severity: Severity::Error,
-                    field,
-                    message,
-                },
+            row.problems.push(format!("{field}: {message}"));
+            manifest.row_diagnostics.push(Diagnostic {
+                source: source.clone(),
+                severity: Severity::Error,
+                field,
+                message,
             });
         }
-        manifest.rows.push(row);
+        sink(row);
     }
     Ok(manifest)
 }
@@ -217,65 +205,10 @@ impl OriginCells<'_> {
     }
 }
 
-fn read_header(header: &::csv::StringRecord, src: &Source) -> (Vec<Column>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let mut error = |field: String, message: String| {
-        diags.push(Diagnostic {
-            source: src.clone(),
-            severity: Severity::Error,
-            field,
-            message,
-        })
-    };
-    let mut known: Vec<&str> = RESULT_COLUMNS.to_vec();
-    known.retain(|c| Field::from_name(c).is_none());
-    known.splice(0..0, Field::ALL.iter().map(|f| f.name()));
-    let mut columns: Vec<Column> = Vec::with_capacity(header.len());
-    // First position of each column: a map, so a hostile header is not n².
-    let mut first_at: HashMap<Column, usize> = HashMap::new();
-    for (i, cell) in header.iter().enumerate() {
-        let name = cell.trim().to_lowercase();
-        let column = Column::from_name(&name);
-        if column == Column::Unknown {
-            let hint = if name.contains(';') || name.contains('\t') {
-                " (the header looks separated by `;` or tabs: this tool reads comma-separated CSV)"
-                    .to_string()
-            } else {
-                did_you_mean(&name, &known)
-            };
-            error(
-                clip(cell.trim()).into_owned(),
-                format!("unknown column{hint}"),
-            );
-        } else if !matches!(column, Column::Unnamed | Column::Ignored)
-            && let Some(&first) = first_at.get(&column)
-        {
-            error(
-                clip(&name).into_owned(),
-                format!("column given twice (columns {} and {})", first + 1, i + 1),
-            );
-        }
-        first_at.entry(column).or_insert(i);
-        columns.push(column);
-    }
-    for f in REQUIRED {
-        if !columns.contains(&Column::Field(f)) {
-            error(f.name().to_string(), "required column is missing".into());
-        }
-    }
-    if columns.contains(&Column::Row) != columns.contains(&Column::Status) {
-        error(
-            "row".into(),
-            "a results file needs both `row` and `status` columns".into(),
-        );
-    }
-    (columns, diags)
-}
-
 /// The csv crate reads an unterminated quoted field silently to the end of the
 /// file; catch it first and point at the line where the quote opened. Follows
 /// csv-core's rules: only a quote at the start of a field opens a quoted field.
-fn check_quotes(file: &Arc<str>, text: &str) -> Result<(), ManifestError> {
+fn check_quotes(file: &Arc<str>, text: &str, delimiter: u8) -> Result<(), ManifestError> {
     #[derive(PartialEq)]
     enum State {
         FieldStart,
@@ -287,7 +220,7 @@ fn check_quotes(file: &Arc<str>, text: &str) -> Result<(), ManifestError> {
     let mut line = 1u32;
     let mut opened_at = 0u32;
     for b in text.bytes() {
-        let end_of_field = matches!(b, b',' | b'\n' | b'\r');
+        let end_of_field = b == delimiter || matches!(b, b'\n' | b'\r');
         state = match state {
             State::FieldStart if b == b'"' => {
                 opened_at = line;

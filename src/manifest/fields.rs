@@ -141,6 +141,85 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Names spreadsheets and other tools give the manifest's fields, written as
+/// [`squash`] leaves them. The fields' own names, squashed, match too.
+const ALIASES: &[(&str, Field)] = &[
+    ("countrycode", Field::Cc),
+    ("country", Field::Cc),
+    ("callingcode", Field::Cc),
+    ("countrycallingcode", Field::Cc),
+    ("dialcode", Field::Cc),
+    ("dialingcode", Field::Cc),
+    ("phone", Field::PhoneNumber),
+    ("phoneno", Field::PhoneNumber),
+    ("number", Field::PhoneNumber),
+    ("mobile", Field::PhoneNumber),
+    ("mobilenumber", Field::PhoneNumber),
+    ("msisdn", Field::PhoneNumber),
+    ("telephone", Field::PhoneNumber),
+    ("tel", Field::PhoneNumber),
+    ("nationalnumber", Field::PhoneNumber),
+    ("whatsappnumber", Field::PhoneNumber),
+    ("displayname", Field::VerifiedName),
+    ("name", Field::VerifiedName),
+    ("businessname", Field::VerifiedName),
+    ("profilename", Field::VerifiedName),
+    ("waba", Field::WabaId),
+    ("whatsappbusinessaccountid", Field::WabaId),
+    ("businessaccountid", Field::WabaId),
+    ("accountid", Field::WabaId),
+    ("token", Field::TokenEnv),
+    ("accesstoken", Field::TokenEnv),
+    ("migrate", Field::MigratePhoneNumber),
+    ("migration", Field::MigratePhoneNumber),
+    ("preverified", Field::PreverifiedId),
+    ("preverifiednumberid", Field::PreverifiedId),
+    ("pin", Field::PinEnv),
+    ("twosteppin", Field::PinEnv),
+    ("locale", Field::Language),
+    ("lang", Field::Language),
+    ("verificationmethod", Field::CodeMethod),
+    ("method", Field::CodeMethod),
+    ("region", Field::DataLocalizationRegion),
+    ("datalocalisationregion", Field::DataLocalizationRegion),
+];
+
+/// Lower case, letters and digits only: `Phone Number`, `phone-number` and
+/// `phoneNumber` all become `phonenumber`.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The field among `among` that an unknown column or key most likely means:
+/// the same name spelt differently (`Phone Number`), a name spreadsheets use
+/// for it (`country_code`, `display_name`), or a typo (`phone_numbr`).
+pub fn suggest_field(name: &str, among: &[Field]) -> Option<Field> {
+    // A pasted paragraph is no field name: not worth squashing.
+    if name.len() > 64 {
+        return None;
+    }
+    let squashed = squash(name);
+    let same = among
+        .iter()
+        .copied()
+        .find(|f| squash(f.name()) == squashed)
+        .or_else(|| {
+            ALIASES
+                .iter()
+                .find(|(alias, f)| *alias == squashed && among.contains(f))
+                .map(|(_, f)| *f)
+        });
+    if same.is_some() {
+        return same;
+    }
+    let names: Vec<&str> = among.iter().map(|f| f.name()).collect();
+    let typo = suggest(name, &names)?;
+    among.iter().copied().find(|f| f.name() == typo)
+}
+
 /// " (did you mean `x`?)" or nothing.
 pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
     match suggest(name, candidates) {
@@ -186,5 +265,25 @@ mod tests {
         assert_eq!(suggest("c", &names), Some("cc"));
         assert_eq!(suggest("colour", &names), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn spreadsheet_names_suggest_the_field() {
+        let s = |n| suggest_field(n, &Field::ALL).map(Field::name);
+        assert_eq!(s("Phone Number"), Some("phone_number"));
+        assert_eq!(s("phoneNumber"), Some("phone_number"));
+        assert_eq!(s("phone"), Some("phone_number"));
+        assert_eq!(s("country_code"), Some("cc"));
+        assert_eq!(s("Country Code"), Some("cc"));
+        assert_eq!(s("display_name"), Some("verified_name"));
+        assert_eq!(s("WABA ID"), Some("waba_id"));
+        assert_eq!(s("phone_numbr"), Some("phone_number"), "typos still");
+        assert_eq!(s("Client"), None);
+        assert_eq!(s("Notes"), None);
+        assert_eq!(
+            suggest_field("waba", &[Field::Cc, Field::PhoneNumber]),
+            None,
+            "only among the fields allowed there"
+        );
     }
 }

@@ -55,7 +55,15 @@ pub struct RawRow {
     /// Where this row is in this file (for YAML: the line of the number's entry).
     pub source: Source,
     pub fields: RawFields,
+    /// The values of the columns `--ignore-column` names, in the order of
+    /// [`Manifest::extra_columns`] (empty when the row leaves one blank): the
+    /// tool does not use them, it carries them into the results.
+    pub extra: Box<[Box<str>]>,
     pub origin: Option<Origin>,
+    /// `FIELD: message` of each error the reader found in this row (the
+    /// diagnostic itself is in [`Manifest::row_diagnostics`], printed once
+    /// even when it concerns many rows).
+    pub problems: Vec<String>,
 }
 
 mod csv;
@@ -65,9 +73,54 @@ mod yaml;
 
 pub use fields::Field;
 
-use crate::diagnostic::Diagnostic;
-use std::ops::Range;
+use crate::diagnostic::{Diagnostic, Severity};
 use std::path::Path;
+
+/// How to read a manifest: what the command line says about the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The CSV field separator; `None` = found from the header line (`,`, `;`
+    /// or a tab, whichever separates it).
+    pub delimiter: Option<u8>,
+    /// Columns (YAML: keys of a number or WABA entry) the tool does not use but
+    /// accepts and carries into the results, such as an agency's `Client` or
+    /// `Notes`. Matched without regard to case.
+    pub ignore_columns: Vec<String>,
+}
+
+impl ReadOptions {
+    /// `--delimiter CHAR`: one ASCII character (`;`, `|`, ...), or `tab` / `\t`.
+    pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+        let b = match s {
+            "tab" | "TAB" | "\\t" | "\t" => b'\t',
+            _ => match s.as_bytes() {
+                [b] if b.is_ascii() => *b,
+                _ => {
+                    return Err(format!(
+                        "`{}` is not one character: give the separator itself, like `;` or `tab`",
+                        crate::text::clip(s)
+                    ));
+                }
+            },
+        };
+        if matches!(b, b'"' | b'\n' | b'\r') || b.is_ascii_alphanumeric() {
+            return Err(format!(
+                "`{}` cannot separate fields: use `,`, `;`, `tab`, `|` or similar",
+                b.escape_ascii()
+            ));
+        }
+        Ok(b)
+    }
+
+    /// The column `name` is one to carry, not to read: its position in
+    /// [`ReadOptions::ignore_columns`].
+    fn ignored(&self, name: &str) -> Option<usize> {
+        let name = name.trim();
+        self.ignore_columns
+            .iter()
+            .position(|c| c.trim().eq_ignore_ascii_case(name))
+    }
+}
 
 /// The two manifest formats (SPEC section 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,15 +189,6 @@ pub enum ManifestError {
     },
 }
 
-/// A problem found while reading that makes some rows unusable (an unknown key
-/// in a number's entry, a CSV record with too many fields, ...). The diagnostic is
-/// printed once; every row in `rows` (indexes into [`Manifest::rows`]) is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowProblem {
-    pub rows: Range<usize>,
-    pub diagnostic: Diagnostic,
-}
-
 /// A manifest read from a file: its rows in file order, plus what the reader
 /// noticed on the way.
 #[derive(Debug, Clone, Default)]
@@ -154,19 +198,57 @@ pub struct Manifest {
     /// top-level YAML keys, missing `version`, ...). Any error here makes the
     /// whole manifest invalid, even with `--skip-invalid`.
     pub diagnostics: Vec<Diagnostic>,
-    /// Reader problems tied to rows.
-    pub row_problems: Vec<RowProblem>,
+    /// Reader problems tied to rows, each printed once; the rows they concern
+    /// carry the reason in [`RawRow::problems`].
+    pub row_diagnostics: Vec<Diagnostic>,
+    /// The names of the columns `--ignore-column` carries, in the order of
+    /// each row's [`RawRow::extra`]: as the CSV header writes them, or (YAML)
+    /// as the command line does.
+    pub extra_columns: Vec<String>,
+}
+
+impl Manifest {
+    /// Everything but the rows.
+    pub fn clone_info(&self) -> Manifest {
+        Manifest {
+            rows: Vec::new(),
+            diagnostics: self.diagnostics.clone(),
+            row_diagnostics: self.row_diagnostics.clone(),
+            extra_columns: self.extra_columns.clone(),
+        }
+    }
+
+    /// Any file-level error (the manifest cannot run even with `--skip-invalid`).
+    pub fn has_file_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
 }
 
 /// Read a manifest file; the format follows the extension (`.yaml`/`.yml` =
 /// YAML, anything else CSV).
-pub fn read_manifest(path: &Path) -> Result<Manifest, ManifestError> {
+pub fn read_manifest(path: &Path, options: &ReadOptions) -> Result<Manifest, ManifestError> {
+    let mut rows = Vec::new();
+    let mut manifest = read_manifest_with(path, options, &mut |row| rows.push(row))?;
+    manifest.rows = rows;
+    Ok(manifest)
+}
+
+/// Read a manifest file, handing each row to `sink` as soon as it is read
+/// (the returned manifest has every field but `rows`), so that a large file
+/// is never held twice, once raw and once checked.
+pub fn read_manifest_with(
+    path: &Path,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
+) -> Result<Manifest, ManifestError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
         file: name.clone(),
         source,
     })?;
-    read_manifest_bytes(&name, &bytes, Format::from_path(path))
+    read_bytes_with(&name, &bytes, Format::from_path(path), options, sink)
 }
 
 /// Read a manifest held in memory; `name` is what `source` says (`NAME:LINE`).
@@ -175,14 +257,33 @@ pub fn read_manifest_bytes(
     name: &str,
     bytes: &[u8],
     format: Format,
+    options: &ReadOptions,
+) -> Result<Manifest, ManifestError> {
+    let mut rows = Vec::new();
+    let mut manifest = read_bytes_with(name, bytes, format, options, &mut |row| rows.push(row))?;
+    manifest.rows = rows;
+    Ok(manifest)
+}
+
+fn read_bytes_with(
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
 ) -> Result<Manifest, ManifestError> {
     let text = decode::decode(name, bytes)?;
     let file: Arc<str> = Arc::from(name);
-    let manifest = match format {
-        Format::Csv => csv::read(file, text)?,
-        Format::Yaml => yaml::read(file, text)?,
+    let mut count = 0usize;
+    let mut counting = |row: RawRow| {
+        count += 1;
+        sink(row);
     };
-    if manifest.rows.is_empty() && manifest.diagnostics.is_empty() {
+    let manifest = match format {
+        Format::Csv => csv::read(file, text, options, &mut counting)?,
+        Format::Yaml => yaml::read(file, text, options, &mut counting)?,
+    };
+    if count == 0 && manifest.diagnostics.is_empty() {
         return Err(ManifestError::NoRows {
             file: name.to_string(),
             what: match format {

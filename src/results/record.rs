@@ -323,6 +323,7 @@ mod tests {
                 ..RawFields::default()
             },
             reasons: vec!["waba_id: digits only".into(), "cc: no `+`".into()],
+            extra: Box::default(),
         };
         let r = ResultRecord::invalid(&row);
         assert_eq!(r.status, Status::Invalid);

@@ -20,6 +20,45 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What a spreadsheet does to a long number in a column it was not told is
+/// text: `4.47700900123E+11` (scientific) or `7700900125.0` (decimal).
+/// `min_int`: digits the decimal form needs before its point (a phone number
+/// may be written with dots, `7946.0000`, so only a long run counts there).
+fn spreadsheet_notation(t: &str, min_int: usize) -> Option<&'static str> {
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (mantissa, None),
+    };
+    match exponent {
+        Some(e) => {
+            let e = e.strip_prefix('+').unwrap_or(e);
+            (is_digits(int) && frac.is_none_or(is_digits) && is_digits(e)).then_some("scientific")
+        }
+        None => {
+            let zeros =
+                frac.is_some_and(|f| (1..=2).contains(&f.len()) && f.bytes().all(|b| b == b'0'));
+            (is_digits(int) && int.len() >= min_int && zeros).then_some("decimal")
+        }
+    }
+}
+
+/// The error for a spreadsheet's notation in a field of digits, if it is one.
+/// YAML's own numbers get YAML's advice instead.
+fn spreadsheet_error(v: &RawValue, min_int: usize) -> Option<String> {
+    if v.from_integer {
+        return None;
+    }
+    let kind = spreadsheet_notation(&v.text, min_int)?;
+    Some(format!(
+        "`{}` is a number turned into {kind} notation by a spreadsheet: format the column as Text and export again",
+        clip(&v.text)
+    ))
+}
+
 /// The value, unless it is absent or blank. The readers keep a blank value
 /// (a cell of spaces, a YAML `""`) so that `verified_name` can refuse it; for
 /// every other optional field blank means absent.
@@ -38,7 +77,9 @@ fn required<'v>(v: Option<&'v RawValue>, field: Field, f: &mut Findings) -> Opti
 /// A Meta id (`waba_id`, `preverified_id`): digits only, and never a leading 0.
 fn id(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
     let t = v.text.as_str();
-    let problem = if !is_digits(t) {
+    let problem = if let Some(e) = spreadsheet_error(v, 1) {
+        e
+    } else if !is_digits(t) {
         format!("`{}` is not an id: digits only{}", clip(t), yaml_hint(v))
     } else if t.starts_with('0') {
         format!(
@@ -69,7 +110,9 @@ pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     let v = required(v, Field::Cc, f)?;
     let t = v.text.as_str();
     let shown = clip(t);
-    let problem = if let Some(rest) = t.strip_prefix('+') {
+    let problem = if let Some(e) = spreadsheet_error(v, 1) {
+        e
+    } else if let Some(rest) = t.strip_prefix('+') {
         let (t, rest) = (&shown, clip(rest));
         format!("`{t}`: write the country code without `+` (`{rest}`)")
     } else if !is_digits(t) {
@@ -108,6 +151,11 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
                 clip(&v.text)
             ),
         );
+        return None;
+    }
+    // Stripping the `.` of `7700900125.0` would add a digit.
+    if let Some(e) = spreadsheet_error(v, 5) {
+        f.error(Field::PhoneNumber, e);
         return None;
     }
     let mut national = String::with_capacity(v.text.len());

@@ -14,7 +14,7 @@ mod telephony;
 mod values;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::{Manifest, ManifestError, RawRow, ReadOptions, read_manifest_with};
 pub use env_name::VALUE_NOT_SHOWN;
 use std::path::Path;
 pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
@@ -45,6 +45,9 @@ pub struct ValidRow {
     /// The variable holding the two-step PIN; `None` = the `--pin-env` default.
     pub pin_env: Option<EnvVarName>,
     pub data_localization_region: Option<Region>,
+    /// The carried columns' values, in the order of
+    /// [`Validation::extra_columns`].
+    pub extra: Box<[Box<str>]>,
 }
 
 /// Test rows, so adding a field to [`ValidRow`] touches one place: row `n` of
@@ -67,6 +70,7 @@ impl ValidRow {
             language: Language::EN_US,
             pin_env: None,
             data_localization_region: None,
+            extra: Box::default(),
         }
     }
     pub(crate) fn waba(mut self, id: &str) -> Self {
@@ -95,19 +99,26 @@ pub struct InvalidRow {
     pub fields: crate::manifest::RawFields,
     /// The error messages, `FIELD: message`, joined for the results file.
     pub reasons: Vec<String>,
+    /// The carried columns' values, as for a valid row.
+    pub extra: Box<[Box<str>]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Valid rows are the many: boxing them would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
 pub enum CheckedRow {
     Valid(ValidRow),
-    Invalid(InvalidRow),
+    /// Boxed: invalid rows are few, and a row is as large as its largest kind.
+    Invalid(Box<InvalidRow>),
 }
 
-/// How strict validation is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How to read and how strictly to check a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidateOptions {
     /// Possible-but-not-valid numbers are errors, not warnings.
     pub strict_numbers: bool,
+    /// Separator, carried columns: how the file is read.
+    pub read: ReadOptions,
 }
 
 /// The outcome of validating a manifest.
@@ -122,6 +133,9 @@ pub struct Validation {
     pub diagnostics: Vec<Diagnostic>,
     /// How many of the errors belong to the file rather than to a row.
     pub file_errors: usize,
+    /// The carried columns (`--ignore-column`), in the order of each row's
+    /// `extra` values.
+    pub extra_columns: Vec<String>,
 }
 
 impl Validation {
@@ -153,7 +167,7 @@ impl Validation {
 
     pub fn invalid_rows(&self) -> impl Iterator<Item = &InvalidRow> {
         self.rows.iter().filter_map(|r| match r {
-            CheckedRow::Invalid(i) => Some(i),
+            CheckedRow::Invalid(i) => Some(&**i),
             CheckedRow::Valid(_) => None,
         })
     }
@@ -168,47 +182,64 @@ impl Validation {
 
 /// Check every row of a manifest and report every problem.
 pub fn validate(manifest: &Manifest, opts: &ValidateOptions) -> Validation {
-    let n = manifest.rows.len();
-    let mut diagnostics = manifest.diagnostics.clone();
-    let file_errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    // Reader problems: printed once, a reason on every row they concern.
-    let mut reader_errors: Vec<Vec<String>> = vec![Vec::new(); n];
-    for p in &manifest.row_problems {
-        let reason = format!("{}: {}", p.diagnostic.field, p.diagnostic.message);
-        for i in p.rows.clone() {
-            if let Some(r) = reader_errors.get_mut(i) {
-                r.push(reason.clone());
-            }
-        }
-        diagnostics.push(p.diagnostic.clone());
+    let mut run = Run::new(opts, manifest.rows.len());
+    for raw in &manifest.rows {
+        run.row(raw.clone());
     }
-    let mut checker = row::RowChecker {
-        opts: *opts,
-        telephony: telephony::Telephony::default(),
-        duplicates: duplicates::Duplicates::with_capacity(n),
-    };
-    let rows = manifest
-        .rows
-        .iter()
-        .zip(reader_errors)
-        .map(|(raw, errs)| checker.check(raw, errs, &mut diagnostics))
-        .collect();
-    // Stable: problems on one line keep the order of the checks.
-    diagnostics.sort_by_key(|d| d.source.line);
-    Validation {
-        rows,
-        diagnostics,
-        file_errors,
-    }
+    run.finish(manifest.clone_info())
 }
 
-/// [`crate::manifest::read_manifest`] then [`validate`].
+/// Read the manifest at `path` and check it, each row as soon as it is read,
+/// so a large file is never held both raw and checked.
 pub fn load_and_validate(path: &Path, opts: &ValidateOptions) -> Result<Validation, ManifestError> {
-    let manifest = crate::manifest::read_manifest(path)?;
-    Ok(validate(&manifest, opts))
+    let mut run = Run::new(opts, 0);
+    let info = read_manifest_with(path, &opts.read, &mut |raw| run.row(raw))?;
+    Ok(run.finish(info))
+}
+
+/// One validation under way.
+struct Run {
+    checker: row::RowChecker,
+    rows: Vec<CheckedRow>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Run {
+    fn new(opts: &ValidateOptions, rows: usize) -> Self {
+        Run {
+            checker: row::RowChecker {
+                opts: opts.clone(),
+                telephony: telephony::Telephony::default(),
+                duplicates: duplicates::Duplicates::with_capacity(rows),
+            },
+            rows: Vec::with_capacity(rows),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, raw: RawRow) {
+        let checked = self.checker.check(raw, &mut self.diagnostics);
+        self.rows.push(checked);
+    }
+
+    /// `info`: the manifest as read, without its rows.
+    fn finish(self, info: Manifest) -> Validation {
+        let mut diagnostics = info.diagnostics;
+        let file_errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        diagnostics.extend(info.row_diagnostics);
+        diagnostics.extend(self.diagnostics);
+        // Stable: problems on one line keep the order of the checks.
+        diagnostics.sort_by_key(|d| d.source.line);
+        Validation {
+            rows: self.rows,
+            diagnostics,
+            file_errors,
+            extra_columns: info.extra_columns,
+        }
+    }
 }
 
 #[cfg(test)]

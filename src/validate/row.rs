@@ -22,20 +22,16 @@ pub(super) struct RowChecker {
 }
 
 impl RowChecker {
-    /// `reader_errors`: reasons the reader already reported for this row.
-    pub(super) fn check(
-        &mut self,
-        raw: &RawRow,
-        reader_errors: Vec<String>,
-        diagnostics: &mut Vec<Diagnostic>,
-    ) -> CheckedRow {
+    /// Check one row; its [`RawRow::problems`] are the reader's (already
+    /// reported) errors.
+    pub(super) fn check(&mut self, raw: RawRow, diagnostics: &mut Vec<Diagnostic>) -> CheckedRow {
         let mut f = Findings::new(&raw.source, diagnostics);
         let r = &raw.fields;
         let waba_id = fields::waba_id(r.waba_id.as_ref(), &mut f);
         let cc = fields::cc(r.cc.as_ref(), &mut f);
         let national = fields::phone_number(r.phone_number.as_ref(), &mut f);
         let number = match (cc, national) {
-            (Some(cc), Some(national)) => self.number(cc, national, raw, &mut f),
+            (Some(cc), Some(national)) => self.number(cc, national, &raw, &mut f),
             _ => None,
         };
         let migrate = fields::boolean(
@@ -54,8 +50,8 @@ impl RowChecker {
         let language = onboarding::language(r.language.as_ref(), &mut f);
         let pin_env = fields::env_name(r.pin_env.as_ref(), Field::PinEnv, &mut f);
         let region = onboarding::region(r.data_localization_region.as_ref(), &mut f);
-        for reason in reader_errors {
-            f.reader_error(reason);
+        for reason in &raw.problems {
+            f.reader_error(reason.clone());
         }
 
         let id = match &raw.origin {
@@ -83,12 +79,13 @@ impl RowChecker {
                 language: language?,
                 pin_env: pin_env?,
                 data_localization_region: region?,
+                extra: raw.extra.clone(),
             })
         };
         match all_ok.then(valid).flatten() {
             Some(row) => CheckedRow::Valid(row),
             None => {
-                let mut fields = raw.fields.clone();
+                let mut fields = raw.fields;
                 // The results file shows invalid rows as written: never a
                 // token or a PIN pasted where a variable's name belongs.
                 for v in [&mut fields.token_env, &mut fields.pin_env]
@@ -99,11 +96,12 @@ impl RowChecker {
                         v.text = "[redacted]".into();
                     }
                 }
-                CheckedRow::Invalid(InvalidRow {
+                CheckedRow::Invalid(Box::new(InvalidRow {
                     id,
                     fields,
                     reasons: f.errors,
-                })
+                    extra: raw.extra,
+                }))
             }
         }
     }

@@ -2,14 +2,21 @@
 //! plan, duplicates, ordering, results-file identity.
 
 use super::*;
-use crate::manifest::{Format, read_manifest_bytes};
+use crate::manifest::{Format, ReadOptions, read_manifest_bytes};
 
 fn validate_csv(text: &str, strict: bool) -> Validation {
-    let m = read_manifest_bytes("m.csv", text.as_bytes(), Format::Csv).unwrap();
+    let m = read_manifest_bytes(
+        "m.csv",
+        text.as_bytes(),
+        Format::Csv,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     validate(
         &m,
         &ValidateOptions {
             strict_numbers: strict,
+            ..ValidateOptions::default()
         },
     )
 }
@@ -152,7 +159,7 @@ fn file_level_problems_sort_first_and_mark_the_file() {
     assert_eq!(
         lines(&v),
         [
-            "m.csv:1: error: colour: unknown column",
+            "m.csv:1: error: colour: unknown column (a column of your own? carry it into the results with --ignore-column 'colour')",
             "m.csv:3: error: record: has 3 fields but the header has 4 columns (a missing or extra comma?)",
             "m.csv:3: error: phone_number: `79x` contains `x` (only digits, spaces, - . ( ) are allowed)",
         ]
@@ -190,7 +197,13 @@ fn results_file_rows_keep_their_original_identity() {
 #[test]
 fn yaml_rows_validate_the_same_way() {
     let yaml = "version: 1\nwabas:\n  - waba_id: 102290129340398\n    numbers:\n      - {cc: 44, phone_number: 7912345678}\n      - {cc: 44, phone_number: 7912345678}\n      - {cc: 1, phone_number: 1.5e3}\n";
-    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let m = read_manifest_bytes(
+        "m.yaml",
+        yaml.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let v = validate(&m, &ValidateOptions::default());
     assert_eq!(
         lines(&v),
@@ -258,7 +271,13 @@ fn a_huge_yaml_key_or_value_gives_short_diagnostics() {
     let yaml = format!(
         "version: 1\n{key}: 1\nwabas:\n- waba_id: '1'\n  numbers:\n  - {{cc: '44', phone_number: '7912345678', {key}: 2, verified_name: '{huge}'}}\n"
     );
-    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let m = read_manifest_bytes(
+        "m.yaml",
+        yaml.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let v = validate(&m, &ValidateOptions::default());
     assert_eq!(v.diagnostics.len(), 3, "{:?}", lines(&v));
     for l in lines(&v) {
@@ -283,7 +302,13 @@ fn a_blank_verified_name_is_an_error_not_dropped() {
         "an empty cell is absent"
     );
     let yaml = "version: 1\ndefaults: {verified_name: Acme}\nwabas:\n- waba_id: '1'\n  numbers:\n  - {cc: '44', phone_number: '7912345678', verified_name: ''}\n  - {cc: '44', phone_number: '7912345679', verified_name: ~}\n";
-    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let m = read_manifest_bytes(
+        "m.yaml",
+        yaml.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let v = validate(&m, &ValidateOptions::default());
     assert_eq!(v.error_count(), 1, "{:?}", lines(&v));
     assert!(lines(&v)[0].starts_with("m.yaml:6: error: verified_name: is blank"));
@@ -402,7 +427,13 @@ wabas:
   numbers:
   - {cc: '44', phone_number: '7912345670'}
 ";
-    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml).unwrap();
+    let m = read_manifest_bytes(
+        "m.yaml",
+        yaml.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let v = validate(&m, &ValidateOptions::default());
     assert_eq!(lines(&v), Vec::<String>::new());
     let got: Vec<(String, &str, &str, Option<Region>)> = v
@@ -424,4 +455,28 @@ wabas:
             ("fr_FR".to_string(), "VOICE", "DEFAULT_PIN", None),
         ]
     );
+}
+
+#[test]
+fn carried_columns_reach_valid_and_invalid_rows() {
+    let m = read_manifest_bytes(
+        "m.csv",
+        b"Client;waba_id;cc;phone_number\nAcme;1;44;7912345678\nBella;1;44;79x\n",
+        Format::Csv,
+        &ReadOptions {
+            ignore_columns: vec!["client".into()],
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(v.extra_columns, ["Client"]);
+    let CheckedRow::Valid(a) = &v.rows[0] else {
+        panic!("{:?}", v.rows[0])
+    };
+    assert_eq!(&*a.extra, [Box::from("Acme")]);
+    let CheckedRow::Invalid(b) = &v.rows[1] else {
+        panic!()
+    };
+    assert_eq!(&*b.extra, [Box::from("Bella")]);
 }

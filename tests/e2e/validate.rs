@@ -303,3 +303,64 @@ fn a_ten_megabyte_cell_is_not_echoed() {
     assert!(line.len() < 200, "{line}");
     assert!(line.contains("… (10.0 MB)"), "{line}");
 }
+
+#[test]
+fn a_european_excel_export_is_read_and_its_artefacts_explained() {
+    let (code, _, err) = run(&["validate", "excel_semicolon.csv"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err[0],
+        "excel_semicolon.csv:1: error: Client: unknown column (a column of your own? carry it into the results with --ignore-column 'Client')"
+    );
+    let (code, _, err) = run(&[
+        "validate",
+        "excel_semicolon.csv",
+        "--ignore-column",
+        "Client",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        located(&err),
+        [
+            "excel_semicolon.csv:2 error phone_number",
+            "excel_semicolon.csv:4 error waba_id",
+            "excel_semicolon.csv:5 error cc",
+            "excel_semicolon.csv:5 error phone_number",
+        ]
+    );
+    let spreadsheet = "by a spreadsheet: format the column as Text and export again";
+    assert!(
+        err.iter()
+            .filter(|l| l.contains(": error: "))
+            .all(|l| l.ends_with(spreadsheet)),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.last().unwrap(),
+        "4 errors, 0 warnings; 1 of 4 rows valid; manifest INVALID"
+    );
+}
+
+#[test]
+fn delimiter_flag_reads_other_separators() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipes.csv");
+    std::fs::write(
+        &path,
+        "waba_id|cc|phone_number\n102290129340398|44|7912345678\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["validate", "--delimiter", "|"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = bin()
+        .args(["validate", "--delimiter", "ab"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not one character"));
+}

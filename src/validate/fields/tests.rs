@@ -223,3 +223,54 @@ fn blank_values_are_absent_except_where_required() {
     );
     assert_eq!(run(Some(raw("")), cc).1, ["m:1: error: cc: required"]);
 }
+
+#[test]
+fn spreadsheet_notation_gets_spreadsheet_advice() {
+    let advice = "by a spreadsheet: format the column as Text and export again";
+    type Check = fn(Option<&RawValue>, &mut Findings) -> bool;
+    let cases: [(&str, Check, &str); 6] = [
+        (
+            "4.47700900123E+11",
+            |v, f| phone_number(v, f).is_some(),
+            "scientific",
+        ),
+        (
+            "7700900125.0",
+            |v, f| phone_number(v, f).is_some(),
+            "decimal",
+        ),
+        ("1.0229E+14", |v, f| waba_id(v, f).is_some(), "scientific"),
+        (
+            "102290129340398.00",
+            |v, f| waba_id(v, f).is_some(),
+            "decimal",
+        ),
+        ("44.0", |v, f| cc(v, f).is_some(), "decimal"),
+        (
+            "9.87e5",
+            |v, f| preverified_id(v, f).is_some(),
+            "scientific",
+        ),
+    ];
+    for (given, check, kind) in cases {
+        let (ok, d) = run(Some(raw(given)), check);
+        assert!(!ok, "{given}");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].ends_with(&format!(
+                "`{given}` is a number turned into {kind} notation {advice}"
+            )),
+            "{d:?}"
+        );
+    }
+    // Dots as separators are a phone number's own punctuation.
+    for fine in ["7946.0000", "020.7946.0000", "7700.900.123"] {
+        assert!(run(Some(raw(fine)), phone_number).0.is_some(), "{fine}");
+    }
+    // Unquoted in YAML, the advice is YAML's.
+    let yaml = RawValue {
+        text: "4.47700900123E+11".into(),
+        from_integer: true,
+    };
+    assert!(run(Some(yaml), phone_number).1[0].contains("put the value in quotes"));
+}
