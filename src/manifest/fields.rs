@@ -64,8 +64,22 @@ impl Field {
         self.slot_ref(f).as_ref()
     }
 
+    /// Set the row's own value.
     pub fn set(self, f: &mut RawFields, value: Option<RawValue>) {
         *self.slot(f) = value;
+        f.inherited_at[self as usize] = None;
+    }
+
+    /// Set a value the row inherits, written at `line` (a YAML WABA entry's
+    /// key, or a key of `defaults`).
+    pub fn set_at(self, f: &mut RawFields, value: Option<RawValue>, line: u32) {
+        *self.slot(f) = value;
+        f.inherited_at[self as usize] = Some(line);
+    }
+
+    /// Where the row's value was written when it is inherited.
+    pub fn inherited_at(self, f: &RawFields) -> Option<u32> {
+        f.inherited_at[self as usize]
     }
 
     fn slot_ref(self, f: &RawFields) -> &Option<RawValue> {

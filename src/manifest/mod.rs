@@ -34,6 +34,11 @@ pub struct RawFields {
     pub language: Option<RawValue>,
     pub pin_env: Option<RawValue>,
     pub data_localization_region: Option<RawValue>,
+    /// Per field (`field as usize`): the line where a value inherited from a
+    /// YAML WABA entry or `defaults` is written, so that a problem with it is
+    /// reported once, at that key, not at every number below. `None` for a
+    /// row's own value. Set through [`Field::set`] / [`Field::set_at`].
+    pub inherited_at: [Option<u32>; Field::ALL.len()],
 }
 
 /// When the manifest is itself a results file (SPEC 3), the identity and outcome

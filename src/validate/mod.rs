@@ -200,6 +200,8 @@ pub fn load_and_validate(path: &Path, opts: &ValidateOptions) -> Result<Validati
 /// One validation under way.
 struct Run {
     checker: row::RowChecker,
+    /// Problems with inherited values already reported (once each).
+    reported: findings::Reported,
     rows: Vec<CheckedRow>,
     diagnostics: Vec<Diagnostic>,
 }
@@ -212,13 +214,16 @@ impl Run {
                 telephony: telephony::Telephony::default(),
                 duplicates: duplicates::Duplicates::with_capacity(rows),
             },
+            reported: Default::default(),
             rows: Vec::with_capacity(rows),
             diagnostics: Vec::new(),
         }
     }
 
     fn row(&mut self, raw: RawRow) {
-        let checked = self.checker.check(raw, &mut self.diagnostics);
+        let checked = self
+            .checker
+            .check(raw, &mut self.diagnostics, &mut self.reported);
         self.rows.push(checked);
     }
 

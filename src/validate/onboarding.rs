@@ -97,7 +97,8 @@ pub(super) fn sms_reachable(
     } else {
         " (SMS is the default)"
     };
-    f.warning(
+    // About this number, even when `code_method` comes from `defaults`.
+    f.row_warning(
         Field::CodeMethod,
         format!(
             "{shown} is {what} in the numbering plan, which cannot receive the code by SMS{default}: set code_method to VOICE"

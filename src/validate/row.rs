@@ -2,7 +2,7 @@
 //! numbering plan, duplicates). Every problem is reported, not only the first.
 
 use super::duplicates::Duplicates;
-use super::findings::Findings;
+use super::findings::{Findings, Reported};
 use super::telephony::{NumberCheck, NumberKind, Telephony};
 use super::{
     CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, env_name,
@@ -23,9 +23,15 @@ pub(super) struct RowChecker {
 
 impl RowChecker {
     /// Check one row; its [`RawRow::problems`] are the reader's (already
-    /// reported) errors.
-    pub(super) fn check(&mut self, raw: RawRow, diagnostics: &mut Vec<Diagnostic>) -> CheckedRow {
-        let mut f = Findings::new(&raw.source, diagnostics);
+    /// reported) errors. `reported`: the problems of inherited values so far.
+    pub(super) fn check(
+        &mut self,
+        raw: RawRow,
+        diagnostics: &mut Vec<Diagnostic>,
+        reported: &mut Reported,
+    ) -> CheckedRow {
+        let inherited_at = raw.fields.inherited_at;
+        let mut f = Findings::new(&raw.source, diagnostics).with_inherited(&inherited_at, reported);
         let r = &raw.fields;
         let waba_id = fields::waba_id(r.waba_id.as_ref(), &mut f);
         let cc = fields::cc(r.cc.as_ref(), &mut f);

@@ -480,3 +480,54 @@ fn carried_columns_reach_valid_and_invalid_rows() {
     };
     assert_eq!(&*b.extra, [Box::from("Bella")]);
 }
+
+#[test]
+fn a_bad_waba_or_defaults_value_is_reported_once_at_its_key() {
+    let yaml = r"version: 1
+defaults:
+  token_env: 1BAD
+  verified_name: A
+wabas:
+- waba_id: 1022x
+  numbers:
+  - {cc: '44', phone_number: '7912345678'}
+  - {cc: '44', phone_number: '7912345679', token_env: OWN, verified_name: Acme}
+- waba_id: '2'
+  numbers:
+  - {cc: '44', phone_number: '7912345670'}
+";
+    let m = read_manifest_bytes(
+        "m.yaml",
+        yaml.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let v = validate(&m, &ValidateOptions::default());
+    assert_eq!(
+        lines(&v),
+        [
+            "m.yaml:3: error: token_env: `1BAD` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+            "m.yaml:4: error: verified_name: `A` is 1 character long; Meta accepts 2 to 75",
+            "m.yaml:6: error: waba_id: `1022x` is not an id: digits only",
+        ]
+    );
+    // Every row below stays invalid, and says why.
+    let reasons: Vec<Vec<&str>> = v
+        .invalid_rows()
+        .map(|r| {
+            r.reasons
+                .iter()
+                .map(|s| s.split(':').next().unwrap_or(""))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            vec!["waba_id", "verified_name", "token_env"],
+            vec!["waba_id"],
+            vec!["verified_name", "token_env"],
+        ]
+    );
+}

@@ -116,7 +116,8 @@ fn bad_yaml_rows_are_reported_at_their_entries() {
             "bad_rows.yaml:8 error phone_numbr",
             "bad_rows.yaml:9 error cc",
             "bad_rows.yaml:11 error verified_name",
-            "bad_rows.yaml:15 error waba_id",
+            // The WABA's own bad id: once, at its key, not at its numbers.
+            "bad_rows.yaml:13 error waba_id",
         ]
     );
     assert!(
@@ -363,4 +364,74 @@ fn delimiter_flag_reads_other_separators() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not one character"));
+}
+
+#[test]
+fn the_same_mistake_on_thousands_of_rows_is_grouped_after_twenty_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plus.csv");
+    let mut csv = String::from("waba_id,cc,phone_number\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("102290129340398,+44,79{i:08}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "plus.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(err.len(), 22, "{err:#?}");
+    assert_eq!(
+        err[0],
+        "plus.csv:2: error: cc: `+44`: write the country code without `+` (`44`)"
+    );
+    assert!(
+        err[19].starts_with("plus.csv:21: error: cc: "),
+        "{}",
+        err[19]
+    );
+    assert_eq!(
+        err[20],
+        "plus.csv: … and 2,980 more rows with the same error: cc: `+44`: write the country code without `+` (`44`)"
+    );
+    assert_eq!(
+        err[21],
+        "3000 errors, 0 warnings; 0 of 3000 rows valid; manifest INVALID"
+    );
+}
+
+#[test]
+fn a_bad_waba_key_is_reported_once_for_all_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "version: 1\nwabas:\n  - waba_id: \"102290129340398\"\n    token_env: $CLIENT_TOKEN\n    numbers:\n",
+    );
+    for i in 0..50 {
+        yaml.push_str(&format!(
+            "      - {{ cc: \"44\", phone_number: \"79{i:08}\" }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("waba.yaml"), yaml).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "waba.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        err,
+        [
+            "waba.yaml:4: error: token_env: `$CLIENT_TOKEN`: write the variable's name without `$` (`CLIENT_TOKEN`)",
+            "1 error, 0 warnings; 0 of 50 rows valid; manifest INVALID",
+        ]
+    );
 }

@@ -276,7 +276,7 @@ impl Reader<'_> {
             let problem = match Field::from_name(&name) {
                 Some(f) if DEFAULT_FIELDS.contains(&f) => match scalar(v) {
                     Ok(raw) => {
-                        f.set(&mut into.fields, raw);
+                        f.set_at(&mut into.fields, raw, line_of(key));
                         continue;
                     }
                     Err(message) => message,
@@ -324,7 +324,7 @@ impl Reader<'_> {
                     // Empty keeps the default.
                     Ok(None) => {}
                     Ok(Some(v)) if v.text.is_empty() => {}
-                    Ok(raw) => f.set(&mut base.fields, raw),
+                    Ok(raw) => f.set_at(&mut base.fields, raw, line),
                     Err(message) => problems.push((line, name, message)),
                 },
                 None if name == "numbers" => numbers = Some(value),
