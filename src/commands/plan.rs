@@ -72,14 +72,16 @@ fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
 }
 
 /// The `row` numbers a manifest read from a results file records as
-/// `created`; `None` when it is not a results file (a row has no origin).
+/// `created`; `None` when it is not a results file.
 fn created_in(m: &Manifest) -> Option<HashSet<u32>> {
-    let mut created = HashSet::new();
-    for r in &m.rows {
-        let o = r.origin.as_ref()?;
-        if o.status == Status::Created.as_str() {
-            created.insert(o.row);
-        }
+    if !m.is_results_file() {
+        return None;
     }
-    Some(created)
+    let created = m.rows.iter().filter_map(|r| r.prior.as_deref());
+    Some(
+        created
+            .filter(|p| p.status == Status::Created)
+            .map(|p| p.row)
+            .collect(),
+    )
 }

@@ -3,14 +3,16 @@
 //! record starts (records may span lines inside quoted fields). The separator
 //! is `--delimiter`, or found from the header line: `,`, or `;` (Excel's in
 //! much of Europe), or a tab. A results CSV (SPEC section 3) is a manifest
-//! too: its `row`, `source`, `status` and `phone_number_id` columns fill
-//! [`Origin`], its other columns are ignored.
+//! too: its manifest columns are read as such, and its whole line, parsed by
+//! `schema::parse_line` (the one parser of the format), is the row's
+//! [`RawRow::prior`].
 
 mod header;
 
-use super::{Manifest, ManifestError, Origin, RawRow, RawValue, ReadOptions, Source};
+mod prior;
+
+use super::{Manifest, ManifestError, RawRow, RawValue, ReadOptions, Source};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::schema::Status;
 use crate::text::clip;
 use header::Column;
 use std::sync::Arc;
@@ -55,13 +57,14 @@ pub(super) fn read(
     let mut manifest = Manifest {
         diagnostics: header.diagnostics,
         extra_columns: header.extra_columns,
+        results_file: header.results.is_some(),
         ..Manifest::default()
     };
     if !has_required {
         return Ok(manifest);
     }
     let columns = header.columns;
-    let has_origin = columns.contains(&Column::Row);
+    let results = header.results;
     let extras = manifest.extra_columns.len();
 
     let mut index = 0usize;
@@ -81,7 +84,7 @@ pub(super) fn read(
             source: source.clone(),
             fields: Default::default(),
             extra: Box::default(),
-            origin: None,
+            prior: None,
             problems: Vec::new(),
         };
         if record.len() != columns.len() {
@@ -101,7 +104,6 @@ pub(super) fn read(
             ));
         }
         let mut extra: Vec<Box<str>> = vec![Box::default(); extras];
-        let mut origin = OriginCells::default();
         for (i, cell) in record.iter().enumerate() {
             // An empty cell is absent; a cell of spaces is given, blank (only
             // `verified_name` minds the difference).
@@ -125,11 +127,7 @@ pub(super) fn read(
                         *slot = cell.into();
                     }
                 }
-                Column::Row => origin.row = Some(cell),
-                Column::Source => origin.source = Some(cell),
-                Column::Status => origin.status = Some(cell),
-                Column::PhoneNumberId => origin.phone_number_id = Some(cell),
-                Column::Ignored | Column::Unknown => {}
+                Column::Result(_) | Column::Unknown => {}
                 Column::Unnamed if cell.is_empty() => {}
                 Column::Unnamed => problems.push((
                     format!("column {}", i + 1),
@@ -138,8 +136,14 @@ pub(super) fn read(
             }
         }
         row.extra = extra.into_boxed_slice();
-        if has_origin {
-            row.origin = Some(origin.build(&source, &mut problems));
+        // A record of the wrong length is refused above already.
+        if let Some(header) = &results
+            && record.len() == header.len()
+        {
+            match prior::read(header, &record, &columns) {
+                Ok(line) => row.prior = Some(Box::new(line)),
+                Err(errors) => problems.extend(errors),
+            }
         }
         for (field, message) in problems {
             row.problems.push(format!("{field}: {message}"));
@@ -153,56 +157,6 @@ pub(super) fn read(
         sink(row);
     }
     Ok(manifest)
-}
-
-/// The results-file cells of one record.
-#[derive(Default)]
-struct OriginCells<'a> {
-    row: Option<&'a str>,
-    source: Option<&'a str>,
-    status: Option<&'a str>,
-    phone_number_id: Option<&'a str>,
-}
-
-impl OriginCells<'_> {
-    fn build(self, here: &Source, problems: &mut Vec<(String, String)>) -> Origin {
-        let row = match self.row.map(str::parse::<u32>) {
-            Some(Ok(n)) if n > 0 => n,
-            _ => {
-                problems.push((
-                    "row".into(),
-                    format!(
-                        "`{}` is not a row number (a positive whole number)",
-                        clip(self.row.unwrap_or(""))
-                    ),
-                ));
-                0
-            }
-        };
-        let status = self.status.unwrap_or("");
-        let known = [
-            Status::Created,
-            Status::Failed,
-            Status::Invalid,
-            Status::Skipped,
-        ];
-        if !known.iter().any(|s| s.as_str() == status) {
-            problems.push((
-                "status".into(),
-                format!(
-                    "`{}` is not one of created, failed, invalid, skipped",
-                    clip(status)
-                ),
-            ));
-        }
-        Origin {
-            row,
-            // A results line without `source` still points somewhere useful.
-            source: self.source.map_or_else(|| here.to_string(), str::to_string),
-            status: status.to_string(),
-            phone_number_id: self.phone_number_id.map(str::to_string),
-        }
-    }
 }
 
 /// The csv crate reads an unterminated quoted field silently to the end of the

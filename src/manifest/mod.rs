@@ -41,17 +41,6 @@ pub struct RawFields {
     pub inherited_at: [Option<u32>; Field::ALL.len()],
 }
 
-/// When the manifest is itself a results file (SPEC 3), the identity and outcome
-/// the row had there: `retry` keeps the original `row` and `source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub row: u32,
-    pub source: String,
-    /// The `status` column as written (`created`, `failed`, `invalid`, `skipped`).
-    pub status: String,
-    pub phone_number_id: Option<String>,
-}
-
 /// One manifest row before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRow {
@@ -64,7 +53,9 @@ pub struct RawRow {
     /// [`Manifest::extra_columns`] (empty when the row leaves one blank): the
     /// tool does not use them, it carries them into the results.
     pub extra: Box<[Box<str>]>,
-    pub origin: Option<Origin>,
+    /// When the manifest is itself a results file (SPEC 3): the row's line
+    /// there, as `schema::parse_line` read it. Validation checks and types it.
+    pub prior: Option<Box<ResultRecord>>,
     /// `FIELD: message` of each error the reader found in this row (the
     /// diagnostic itself is in [`Manifest::row_diagnostics`], printed once
     /// even when it concerns many rows).
@@ -79,6 +70,7 @@ mod yaml;
 pub use fields::Field;
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::schema::ResultRecord;
 use std::path::Path;
 
 /// How to read a manifest: what the command line says about the file.
@@ -210,6 +202,9 @@ pub struct Manifest {
     /// each row's [`RawRow::extra`]: as the CSV header writes them, or (YAML)
     /// as the command line does.
     pub extra_columns: Vec<String>,
+    /// The file is a results file (it has the results columns): each row has
+    /// its [`RawRow::prior`] line, unless that line could not be read.
+    pub results_file: bool,
 }
 
 impl Manifest {
@@ -220,7 +215,13 @@ impl Manifest {
             diagnostics: self.diagnostics.clone(),
             row_diagnostics: self.row_diagnostics.clone(),
             extra_columns: self.extra_columns.clone(),
+            results_file: self.results_file,
         }
+    }
+
+    /// Whether the file is a results file, not a manifest as written by hand.
+    pub fn is_results_file(&self) -> bool {
+        self.results_file
     }
 
     /// Any file-level error (the manifest cannot run even with `--skip-invalid`).

@@ -324,6 +324,7 @@ mod tests {
             },
             reasons: vec!["waba_id: digits only".into(), "cc: no `+`".into()],
             extra: Box::default(),
+            prior: None,
         };
         let r = ResultRecord::invalid(&row);
         assert_eq!(r.status, Status::Invalid);

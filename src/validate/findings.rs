@@ -45,18 +45,24 @@ impl<'a> Findings<'a> {
 
     /// A problem with the field's value (wherever that value is written).
     pub(super) fn error(&mut self, field: Field, message: String) {
-        self.report(Severity::Error, field, message, true);
+        self.report(Severity::Error, field.name(), Some(field), message);
     }
 
     /// A remark on the field's value (wherever that value is written).
     pub(super) fn warning(&mut self, field: Field, message: String) {
-        self.report(Severity::Warning, field, message, true);
+        self.report(Severity::Warning, field.name(), Some(field), message);
     }
 
     /// A remark about this row as a whole, filed under `field`: at the row,
     /// even when the field's value is inherited.
     pub(super) fn row_warning(&mut self, field: Field, message: String) {
-        self.report(Severity::Warning, field, message, false);
+        self.report(Severity::Warning, field.name(), None, message);
+    }
+
+    /// A problem in a column that is no manifest field (a results file's
+    /// `row`, `phone_number_id`, ...): at the row.
+    pub(super) fn column_error(&mut self, column: &str, message: String) {
+        self.report(Severity::Error, column, None, message);
     }
 
     /// An error the reader already printed: only the row's reason is added.
@@ -64,16 +70,20 @@ impl<'a> Findings<'a> {
         self.errors.push(reason);
     }
 
-    fn report(&mut self, severity: Severity, field: Field, message: String, of_value: bool) {
+    /// `value_of`: the field whose value the problem is about, if any (then
+    /// it goes where that value is written).
+    fn report(&mut self, severity: Severity, name: &str, value_of: Option<Field>, message: String) {
         if severity == Severity::Error {
-            self.errors.push(format!("{field}: {message}"));
+            self.errors.push(format!("{name}: {message}"));
         }
-        let inherited = match &mut self.inherited {
-            Some((at, reported)) if of_value => at[field as usize].map(|line| (line, reported)),
+        let inherited = match (&mut self.inherited, value_of) {
+            (Some((at, reported)), Some(field)) => {
+                at[field as usize].map(|line| (line, reported, field))
+            }
             _ => None,
         };
         let source = match inherited {
-            Some((line, reported)) => {
+            Some((line, reported, field)) => {
                 if !reported.insert((line, field)) {
                     return; // said once already, for an earlier row sharing the value
                 }
@@ -87,7 +97,7 @@ impl<'a> Findings<'a> {
         self.diagnostics.push(Diagnostic {
             source,
             severity,
-            field: field.name().to_string(),
+            field: name.to_string(),
             message,
         });
     }

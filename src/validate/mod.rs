@@ -9,13 +9,16 @@ mod fields;
 mod findings;
 mod name;
 mod onboarding;
+mod prior;
 mod row;
 mod telephony;
 mod values;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::{Manifest, ManifestError, RawRow, ReadOptions, read_manifest_with};
+use crate::schema::ResultRecord;
 pub use env_name::VALUE_NOT_SHOWN;
+pub use prior::{PhoneNumberId, Prior};
 use std::path::Path;
 pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
 
@@ -48,6 +51,8 @@ pub struct ValidRow {
     /// The carried columns' values, in the order of
     /// [`Validation::extra_columns`].
     pub extra: Box<[Box<str>]>,
+    /// When the manifest is a results file: the row's line there, typed.
+    pub prior: Option<Box<Prior>>,
 }
 
 /// Test rows, so adding a field to [`ValidRow`] touches one place: row `n` of
@@ -71,6 +76,7 @@ impl ValidRow {
             pin_env: None,
             data_localization_region: None,
             extra: Box::default(),
+            prior: None,
         }
     }
     pub(crate) fn waba(mut self, id: &str) -> Self {
@@ -101,6 +107,9 @@ pub struct InvalidRow {
     pub reasons: Vec<String>,
     /// The carried columns' values, as for a valid row.
     pub extra: Box<[Box<str>]>,
+    /// When the manifest is a results file: the row's line there as read
+    /// (`None` also when the line itself could not be read).
+    pub prior: Option<Box<ResultRecord>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +145,9 @@ pub struct Validation {
     /// The carried columns (`--ignore-column`), in the order of each row's
     /// `extra` values.
     pub extra_columns: Vec<String>,
+    /// The manifest was a results file: its rows carry their `prior` line
+    /// (`retry` wants one; `run` a manifest).
+    pub results_file: bool,
 }
 
 impl Validation {
@@ -145,6 +157,11 @@ impl Validation {
 
     pub fn warning_count(&self) -> usize {
         self.count(Severity::Warning)
+    }
+
+    /// The manifest was a results file (its rows have their prior lines).
+    pub fn is_results_file(&self) -> bool {
+        self.results_file
     }
 
     /// No error anywhere (warnings allowed).
@@ -213,6 +230,7 @@ impl Run {
                 opts: opts.clone(),
                 telephony: telephony::Telephony::default(),
                 duplicates: duplicates::Duplicates::with_capacity(rows),
+                rows: Default::default(),
             },
             reported: Default::default(),
             rows: Vec::with_capacity(rows),
@@ -243,6 +261,7 @@ impl Run {
             diagnostics,
             file_errors,
             extra_columns: info.extra_columns,
+            results_file: info.results_file,
         }
     }
 }

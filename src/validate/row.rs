@@ -6,7 +6,7 @@ use super::findings::{Findings, Reported};
 use super::telephony::{NumberCheck, NumberKind, Telephony};
 use super::{
     CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, env_name,
-    fields, name, onboarding,
+    fields, name, onboarding, prior,
 };
 use crate::manifest::{Field, RawRow};
 use crate::text::clip;
@@ -19,6 +19,8 @@ pub(super) struct RowChecker {
     pub(super) opts: ValidateOptions,
     pub(super) telephony: Telephony,
     pub(super) duplicates: Duplicates,
+    /// A results file's row numbers, each once.
+    pub(super) rows: prior::RowNumbers,
 }
 
 impl RowChecker {
@@ -60,13 +62,22 @@ impl RowChecker {
             f.reader_error(reason.clone());
         }
 
-        let id = match &raw.origin {
-            // A results file re-run keeps the identity the row had there.
-            Some(o) => RowId {
-                row: o.row,
-                source: o.source.clone(),
+        // A results file re-run keeps the identity the row had there.
+        let prior = raw
+            .prior
+            .as_deref()
+            .and_then(|p| prior::check(p, raw.source.line, &mut self.rows, &mut f));
+        let id = match raw.prior.as_deref() {
+            Some(p) if p.row > 0 => RowId {
+                row: p.row,
+                // A line without `source` still points somewhere useful.
+                source: if p.source.is_empty() {
+                    raw.source.to_string()
+                } else {
+                    p.source.clone()
+                },
             },
-            None => RowId {
+            _ => RowId {
                 row: raw.row,
                 source: raw.source.to_string(),
             },
@@ -86,6 +97,10 @@ impl RowChecker {
                 pin_env: pin_env?,
                 data_localization_region: region?,
                 extra: raw.extra.clone(),
+                prior: match &raw.prior {
+                    Some(_) => Some(Box::new(prior?)),
+                    None => None,
+                },
             })
         };
         match all_ok.then(valid).flatten() {
@@ -107,6 +122,7 @@ impl RowChecker {
                     fields,
                     reasons: f.errors,
                     extra: raw.extra,
+                    prior: raw.prior,
                 }))
             }
         }

@@ -177,10 +177,52 @@ fn file_level_problems_sort_first_and_mark_the_file() {
     );
 }
 
+/// A results file of the current version with these lines (cells by column
+/// name, the rest empty).
+fn results_csv(lines: &[&[(&str, &str)]]) -> String {
+    let mut csv = crate::schema::COLUMNS.join(",");
+    csv.push('\n');
+    for cells in lines {
+        let mut line = vec![""; crate::schema::COLUMNS.len()];
+        for (name, value) in *cells {
+            let i = crate::schema::COLUMNS
+                .iter()
+                .position(|c| c == name)
+                .unwrap();
+            line[i] = value;
+        }
+        csv.push_str(&line.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
 #[test]
-fn results_file_rows_keep_their_original_identity() {
-    let csv = "row,source,status,waba_id,cc,phone_number\n17,orig.yaml:40,failed,1,44,7912345678\n";
-    let v = validate_csv(csv, false);
+fn results_file_rows_keep_their_original_identity_and_prior_line() {
+    let csv = results_csv(&[
+        &[
+            ("row", "17"),
+            ("source", "orig.yaml:40"),
+            ("waba_id", "1"),
+            ("cc", "44"),
+            ("phone_number", "7912345678"),
+            ("status", "failed"),
+            ("step", "register"),
+            ("phone_number_id", "555"),
+            ("register_calls", "2026-01-01T00:00:00Z"),
+            ("attempts", "3"),
+        ],
+        &[
+            ("row", "18"),
+            ("waba_id", "1"),
+            ("cc", "44"),
+            ("phone_number", "79x"),
+            ("status", "invalid"),
+            ("attempts", "0"),
+        ],
+    ]);
+    let v = validate_csv(&csv, false);
+    assert!(v.is_results_file());
     assert!(!v.has_file_errors());
     let CheckedRow::Valid(r) = &v.rows[0] else {
         panic!("{:?}", v.rows[0])
@@ -192,6 +234,56 @@ fn results_file_rows_keep_their_original_identity() {
             source: "orig.yaml:40".into()
         }
     );
+    let p = r.prior.as_deref().unwrap();
+    assert_eq!(
+        (p.status, p.step),
+        (crate::schema::Status::Failed, crate::schema::Step::Register)
+    );
+    assert_eq!(
+        p.phone_number_id.as_ref().map(PhoneNumberId::as_str),
+        Some("555")
+    );
+    assert_eq!(p.register_calls.len(), 1);
+    assert_eq!(p.record.attempts, 3);
+    let CheckedRow::Invalid(i) = &v.rows[1] else {
+        panic!()
+    };
+    assert_eq!(
+        i.id,
+        RowId {
+            row: 18,
+            source: "m.csv:3".into()
+        },
+        "no source: here"
+    );
+    assert_eq!(
+        i.prior.as_ref().unwrap().row,
+        18,
+        "an invalid row keeps its line too"
+    );
+    assert!(!validate_csv("waba_id,cc,phone_number\n1,44,7912345678\n", false).is_results_file());
+}
+
+#[test]
+fn bad_prior_columns_make_the_row_invalid() {
+    let csv = results_csv(&[&[
+        ("row", "5"),
+        ("waba_id", "1"),
+        ("cc", "44"),
+        ("phone_number", "7912345678"),
+        ("status", "created"),
+        ("phone_number_id", "x1"),
+        ("attempts", "1"),
+    ]]);
+    let v = validate_csv(&csv, false);
+    assert_eq!(
+        lines(&v),
+        ["m.csv:2: error: phone_number_id: `x1` is not a phone number id: digits only"]
+    );
+    let CheckedRow::Invalid(i) = &v.rows[0] else {
+        panic!()
+    };
+    assert_eq!(i.id.row, 5);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use super::super::fields::{Field, suggest_field};
 use super::super::{ReadOptions, Source};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::schema::COLUMNS as RESULT_COLUMNS;
+use crate::schema::{COLUMNS as RESULT_COLUMNS, V1_COLUMNS};
 use crate::text::clip;
 use std::collections::HashMap;
 
@@ -17,13 +17,10 @@ pub(super) enum Column {
     Field(Field),
     /// The n-th carried column (`--ignore-column`).
     Extra(usize),
-    /// Results-file identity and outcome columns.
-    Row,
-    Source,
-    Status,
-    PhoneNumberId,
-    /// Another results column: recognised, not used.
-    Ignored,
+    /// A results column that is no manifest field (`row`, `status`, ...), by
+    /// its position in the results columns: read with the whole line by
+    /// `schema::parse_line`.
+    Result(usize),
     /// An empty header cell (a spreadsheet's trailing comma).
     Unnamed,
     Unknown,
@@ -36,6 +33,9 @@ pub(super) struct Header {
     pub(super) columns: Vec<Column>,
     /// The carried columns' names as the header writes them.
     pub(super) extra_columns: Vec<String>,
+    /// When the file is a results file (it has `row` and `status`): the
+    /// column names as `schema::parse_line` matches them.
+    pub(super) results: Option<::csv::ByteRecord>,
     pub(super) diagnostics: Vec<Diagnostic>,
 }
 
@@ -56,14 +56,15 @@ fn column(name: &str) -> Column {
     if let Some(f) = Field::from_name(name) {
         return Column::Field(f);
     }
-    match name {
-        "row" => Column::Row,
-        "source" => Column::Source,
-        "status" => Column::Status,
-        "phone_number_id" => Column::PhoneNumberId,
-        n if RESULT_COLUMNS.contains(&n) => Column::Ignored,
-        _ => Column::Unknown,
+    match RESULT_COLUMNS.iter().position(|c| *c == name) {
+        Some(i) => Column::Result(i),
+        None => Column::Unknown,
     }
+}
+
+/// The columns every results file has: those of the first version.
+fn results_columns() -> &'static [&'static str] {
+    &RESULT_COLUMNS[..V1_COLUMNS]
 }
 
 /// The other separators a header may use: a name containing one of them is a
@@ -85,17 +86,24 @@ pub(super) fn read(
             message,
         })
     };
+    let names: Vec<String> = cells.iter().map(|c| c.trim().to_lowercase()).collect();
+    let has = |name: &str| names.iter().any(|n| n == name);
+    // A results file (SPEC 3) is a manifest too: `row` and `status` say so.
+    let results_file = has("row") && has("status");
     let mut columns: Vec<Column> = Vec::with_capacity(cells.len());
     let mut extra_columns = Vec::new();
     // First position of each column: a map, so a hostile header is not n².
     let mut first_at: HashMap<Column, usize> = HashMap::new();
     // --ignore-column position → header position, to catch a repeat.
     let mut carried: HashMap<usize, usize> = HashMap::new();
-    for (i, cell) in cells.iter().enumerate() {
+    for (i, (cell, name)) in cells.iter().zip(&names).enumerate() {
         let written = cell.trim();
-        let name = written.to_lowercase();
-        let mut column = column(&name);
-        if let Some(wanted) = options.ignored(written) {
+        let mut column = column(name);
+        if results_file && column == Column::Unknown && options.ignored(written).is_none() {
+            // A results file carries the columns its manifest carried.
+            column = Column::Extra(extra_columns.len());
+            extra_columns.push(written.to_string());
+        } else if let Some(wanted) = options.ignored(written) {
             match column {
                 Column::Unknown => {
                     if let Some(&first) = carried.get(&wanted) {
@@ -114,6 +122,13 @@ pub(super) fn read(
                     "--ignore-column names a column this tool reads: it cannot be ignored".into(),
                 ),
             }
+        } else if matches!(column, Column::Result(_)) && !results_file {
+            error(
+                written,
+                "is a results column, but this file has no `row` and `status` columns: it is not a results file"
+                    .into(),
+            );
+            column = Column::Unknown;
         } else if column == Column::Unknown {
             let hint = match SEPARATORS
                 .iter()
@@ -127,7 +142,7 @@ pub(super) fn read(
                         char::from(*b).to_string()
                     }
                 ),
-                None => match suggest_field(&name, &Field::ALL) {
+                None => match suggest_field(name, &Field::ALL) {
                     Some(f) => format!(" (did you mean `{f}`?)"),
                     None => format!(
                         " (a column of your own? carry it into the results with --ignore-column '{}')",
@@ -136,11 +151,11 @@ pub(super) fn read(
                 },
             };
             error(written, format!("unknown column{hint}"));
-        } else if !matches!(column, Column::Unnamed | Column::Ignored)
+        } else if column != Column::Unnamed
             && let Some(&first) = first_at.get(&column)
         {
             error(
-                &name,
+                name,
                 format!("column given twice (columns {} and {})", first + 1, i + 1),
             );
         }
@@ -152,11 +167,24 @@ pub(super) fn read(
             error(f.name(), "required column is missing".into());
         }
     }
-    if columns.contains(&Column::Row) != columns.contains(&Column::Status) {
-        error(
-            "row",
-            "a results file needs both `row` and `status` columns".into(),
-        );
+    let mut results = None;
+    if results_file {
+        let missing: Vec<String> = results_columns()
+            .iter()
+            .filter(|c| !has(c))
+            .map(|c| format!("`{c}`"))
+            .collect();
+        if missing.is_empty() {
+            results = Some(::csv::ByteRecord::from(names.clone()));
+        } else {
+            error(
+                "row",
+                format!(
+                    "a results file (it has `row` and `status`) has every results column; missing: {}",
+                    missing.join(", ")
+                ),
+            );
+        }
     }
     // A misspelt --ignore-column would otherwise go unnoticed (the column it
     // meant is reported unknown above, but not why).
@@ -174,6 +202,7 @@ pub(super) fn read(
     Header {
         columns,
         extra_columns,
+        results,
         diagnostics: diags,
     }
 }

@@ -2,6 +2,7 @@
 
 use super::super::{Format, ManifestError, ReadOptions, read_manifest_bytes};
 use super::*;
+use crate::schema::{Status, Step};
 
 fn read_str(text: &str) -> Manifest {
     read_manifest_bytes(
@@ -35,7 +36,7 @@ fn reads_columns_in_any_order_and_case() {
     assert_eq!(text(&r.fields.waba_id), "123");
     assert_eq!(text(&r.fields.verified_name), "Acme");
     assert_eq!(r.fields.token_env, None, "absent column = absent");
-    assert!(r.origin.is_none());
+    assert!(r.prior.is_none());
 }
 
 #[test]
@@ -237,28 +238,107 @@ fn results_file_is_a_manifest() {
          8,orig.yaml:13,1,44,7700900124,false,,Acme,,failed,,131000,,,boom,,400,5,2026-01-01T00:00:00Z\n"
     );
     let m = read_str(&csv);
+    assert!(m.is_results_file());
     assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
     assert!(m.row_diagnostics.is_empty(), "{:?}", m.row_diagnostics);
-    let o = m.rows[0].origin.as_ref().unwrap();
+    let p = m.rows[0].prior.as_deref().unwrap();
     assert_eq!(
-        (o.row, o.source.as_str(), o.status.as_str()),
-        (7, "orig.yaml:12", "created")
+        (p.row, p.source.as_str(), p.status, p.step()),
+        (7, "orig.yaml:12", Status::Created, Step::Create)
     );
-    assert_eq!(o.phone_number_id.as_deref(), Some("555"));
-    let o = m.rows[1].origin.as_ref().unwrap();
-    assert_eq!((o.row, o.status.as_str()), (8, "failed"));
-    assert_eq!(o.phone_number_id, None);
+    assert_eq!(p.phone_number_id, "555");
+    assert_eq!(
+        text(&m.rows[0].fields.verified_name),
+        "Acme",
+        "a manifest field too"
+    );
+    let p = m.rows[1].prior.as_deref().unwrap();
+    assert_eq!(
+        (p.row, p.status, p.error_message.as_str()),
+        (8, Status::Failed, "boom")
+    );
     assert_eq!(m.rows[1].source.to_string(), "m.csv:3");
+    assert!(!read_str("waba_id,cc,phone_number\n1,44,7700900123\n").is_results_file());
 }
 
 #[test]
-fn results_file_with_bad_row_or_status() {
-    let m = read_str("row,source,status,waba_id,cc,phone_number\nx,a:1,done,1,44,7700900123\n");
+fn a_current_results_file_in_another_order_carries_its_own_columns() {
+    let mut names: Vec<&str> = crate::schema::COLUMNS.to_vec();
+    names.reverse();
+    names.push("Client");
+    let mut cells = vec![""; names.len()];
+    for (name, value) in [
+        ("row", "4"),
+        ("source", "m.yaml:9"),
+        ("waba_id", "1"),
+        ("cc", "44"),
+        ("phone_number", "7700900123"),
+        ("status", "code_requested"),
+        ("step", "request_code"),
+        ("phone_number_id", "99"),
+        ("attempts", "2"),
+        ("code_method", "VOICE"),
+        ("language", "pt_BR"),
+        ("Client", "Acme"),
+    ] {
+        cells[names.iter().position(|n| *n == name).unwrap()] = value;
+    }
+    let m = read_str(&format!("{}\n{}\n", names.join(","), cells.join(",")));
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    assert_eq!(
+        m.extra_columns,
+        ["Client"],
+        "carried without --ignore-column"
+    );
+    let r = &m.rows[0];
+    assert_eq!(&*r.extra, [Box::from("Acme")]);
+    assert_eq!(
+        text(&r.fields.code_method),
+        "VOICE",
+        "a results column is a manifest field"
+    );
+    assert_eq!(text(&r.fields.language), "pt_BR");
+    let p = r.prior.as_deref().unwrap();
+    assert_eq!(
+        (p.row, p.status, p.step()),
+        (4, Status::CodeRequested, Step::RequestCode)
+    );
+}
+
+#[test]
+fn results_file_with_bad_row_status_step_or_attempts() {
+    let header = crate::schema::COLUMNS.join(",");
+    let csv = format!("{header}\nx,a:1,1,44,7700900123,,,,,done,,,,,,,,many,,later,,,,,\n");
+    let m = read_str(&csv);
     assert_eq!(
         lines(&m.row_diagnostics),
         [
             "m.csv:2: error: row: `x` is not a row number (a positive whole number)",
-            "m.csv:2: error: status: `done` is not one of created, failed, invalid, skipped",
+            "m.csv:2: error: status: `done` is not a status: one of created, code_requested, verified, registered, failed, invalid, skipped",
+            "m.csv:2: error: attempts: `many` is not a number of attempts (a whole number)",
+            "m.csv:2: error: step: `later` is not a step: one of create, request_code, verify_code, register",
+        ]
+    );
+    assert!(m.rows[0].prior.is_none());
+    assert_eq!(m.rows[0].problems.len(), 4);
+}
+
+#[test]
+fn a_partial_results_header_is_refused_at_the_header() {
+    let m = read_str("row,source,status,waba_id,cc,phone_number\n7,a:1,failed,1,44,7700900123\n");
+    assert_eq!(m.diagnostics.len(), 1, "{:?}", m.diagnostics);
+    assert!(
+        m.diagnostics[0].message.starts_with(
+            "a results file (it has `row` and `status`) has every results column; missing: `migrate_phone_number`, "
+        ),
+        "{}",
+        m.diagnostics[0]
+    );
+    let m = read_str("waba_id,cc,phone_number,error_code\n1,44,7700900123,100\n");
+    assert_eq!(
+        lines(&m.diagnostics),
+        [
+            "m.csv:1: error: error_code: is a results column, but this file has no `row` and `status` columns: it is not a results file"
         ]
     );
 }

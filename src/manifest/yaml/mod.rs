@@ -458,7 +458,7 @@ impl Reader<'_> {
             source: self.source(line),
             fields: own.fields,
             extra: own.extra.into_boxed_slice(),
-            origin: None,
+            prior: None,
             problems: reasons,
         };
         (self.sink)(row);
