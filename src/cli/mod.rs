@@ -19,6 +19,7 @@ use crate::commands::{self, completions, man, plan, run, validate};
 use crate::exit::{Outcome, Refused};
 use crate::graph::ApiVersion;
 use crate::limits::Limits;
+use crate::manifest::ReadOptions;
 use crate::results::OpenMode;
 use crate::send::Through;
 use crate::ui::{Output, Verbosity};
@@ -145,6 +146,28 @@ pub struct ValidateArgs {
     /// Numbers that are possible but not valid for their country (e.g. fictional 555 ranges) are errors, not warnings.
     #[arg(long)]
     pub strict_numbers: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How a manifest file is read, shared by `validate`, `plan`, `run` and `retry`.
+#[derive(Debug, Args, Clone)]
+pub struct ReadArgs {
+    /// CSV field separator: one character such as ';' or '|', or 'tab'. Default: found from the header line (',', ';' or tab).
+    #[arg(long, value_name = "CHAR", value_parser = ReadOptions::parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// A column of your own (e.g. Client, Notes) to accept and carry into the results; repeatable. Other unknown columns are errors.
+    #[arg(long = "ignore-column", value_name = "NAME")]
+    pub ignore_columns: Vec<String>,
+}
+
+impl ReadArgs {
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            delimiter: self.delimiter,
+            ignore_columns: self.ignore_columns.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +186,8 @@ pub struct PlanArgs {
     pub token_env: String,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// The limits shared by `plan`, `run` and `retry`.
@@ -225,6 +250,8 @@ pub struct SendArgs {
     /// Numbers that are possible but not valid for their country are errors.
     #[arg(long)]
     pub strict_numbers: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Start the built-in fake Graph API in-process and run against it (demo; a demo token is used when none is set).
     #[arg(long)]
     pub sandbox: bool,
@@ -345,6 +372,7 @@ pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
             manifest: a.manifest,
             options: ValidateOptions {
                 strict_numbers: a.strict_numbers,
+                read: a.read.options(),
             },
             output,
         }),
@@ -353,6 +381,7 @@ pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
             resume: a.resume,
             options: ValidateOptions {
                 strict_numbers: a.strict_numbers,
+                read: a.read.options(),
             },
             token_env: a.token_env,
             limits: a.limits.limits()?,
@@ -481,6 +510,7 @@ impl SendArgs {
             skip_invalid: self.skip_invalid,
             options: ValidateOptions {
                 strict_numbers: self.strict_numbers,
+                read: self.read.options(),
             },
             summary_json: self.summary_json,
             through: match self.through {

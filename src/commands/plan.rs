@@ -5,7 +5,7 @@
 
 use crate::exit::{Outcome, Refused};
 use crate::limits::Limits;
-use crate::manifest::{Manifest, ManifestError, read_manifest};
+use crate::manifest::{Manifest, ManifestError, ReadOptions, read_manifest};
 use crate::plan::build_plan;
 use crate::schema::Status;
 use crate::ui::Output;
@@ -30,7 +30,7 @@ pub struct Config {
 
 pub fn command(config: &Config) -> Result<Outcome, Refused> {
     // Read once: the rows are validated, and a results file's outcomes kept.
-    let manifest = read_manifest(&config.manifest)?;
+    let manifest = read_manifest(&config.manifest, &config.options.read)?;
     let validation = validate(&manifest, &config.options);
     if !validation.diagnostics.is_empty() {
         print_validation_as(&validation, &config.manifest, &config.output);
@@ -67,7 +67,7 @@ enum ResumeError {
 /// The `row` numbers the results file at `path` records as `created`. A
 /// results file is a manifest too, so the manifest reader reads it.
 fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
-    let m = read_manifest(path)?;
+    let m = read_manifest(path, &ReadOptions::default())?;
     if let Some(d) = m.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         return Err(ResumeError::Header(d.to_string()));
     }
@@ -75,14 +75,16 @@ fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
 }
 
 /// The `row` numbers a manifest read from a results file records as
-/// `created`; `None` when it is not a results file (a row has no origin).
+/// `created`; `None` when it is not a results file.
 fn created_in(m: &Manifest) -> Option<HashSet<u32>> {
-    let mut created = HashSet::new();
-    for r in &m.rows {
-        let o = r.origin.as_ref()?;
-        if o.status == Status::Created.as_str() {
-            created.insert(o.row);
-        }
+    if !m.is_results_file() {
+        return None;
     }
-    Some(created)
+    let created = m.rows.iter().filter_map(|r| r.prior.as_deref());
+    Some(
+        created
+            .filter(|p| p.status == Status::Created)
+            .map(|p| p.row)
+            .collect(),
+    )
 }

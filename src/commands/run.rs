@@ -5,7 +5,6 @@
 //! there are copied into NEW unchanged, the others are sent again with their
 //! original `row` and `source`, so NEW is again a complete record.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,7 +208,7 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
         manifest: config.input.path().to_path_buf(),
         resume: (config.mode == OpenMode::Resume && config.results.exists())
             .then(|| config.results.clone()),
-        options: config.options,
+        options: config.options.clone(),
         token_env: config.token_env.clone(),
         limits: config.limits.clone(),
         output: config.output,
@@ -236,24 +235,31 @@ impl Work {
             );
             return Ok(None);
         }
-        let prior = match &config.input {
-            Input::Retry(p) => results::latest_per_row(&results::read_results(p)?),
-            Input::Manifest(_) => Vec::new(),
-        };
-        Ok(Some(Work::split(validation, prior)))
+        if let Input::Retry(p) = &config.input
+            && !validation.is_results_file()
+        {
+            return Err(Refused::msg(format!(
+                "{} is a manifest, not a results file: use `waba-provision run {} --results FILE` (retry carries on the rows of a results file)",
+                p.display(),
+                p.display()
+            )));
+        }
+        Ok(Some(Work::split(validation)))
     }
 
-    fn split(v: Validation, prior: Vec<ResultRecord>) -> Work {
-        let mut prior: HashMap<u32, ResultRecord> = prior.into_iter().map(|r| (r.row, r)).collect();
+    /// Each valid row with its line in the results file being retried (read
+    /// with the manifest: one reader of the format), and the invalid rows'
+    /// lines.
+    fn split(v: Validation) -> Work {
         let mut w = Work {
             valid: vec![],
             invalid: vec![],
         };
         for row in v.rows {
             match row {
-                CheckedRow::Valid(r) => {
-                    let p = prior.remove(&r.id.row);
-                    w.valid.push((r, p));
+                CheckedRow::Valid(mut r) => {
+                    let prior = r.prior.take().map(|p| p.record);
+                    w.valid.push((r, prior));
                 }
                 CheckedRow::Invalid(r) => w.invalid.push(ResultRecord::invalid(&r)),
             }
@@ -331,7 +337,7 @@ impl Secrets {
         let pin_uses = rows
             .iter()
             .filter(|(_, p)| registers(p))
-            .map(|(r, _)| (config.pin_env.as_str(), r));
+            .map(|(r, _)| (r.pin_var(&config.pin_env), r));
         let pins = VarTable::load(pin_uses, Pin::from_env, pin_fallback, "PINs");
         let ((token_table, token_ids), (pin_table, pin_index)) = match (tokens, pins) {
             (Ok(t), Ok(p)) => (t, p),

@@ -1,64 +1,42 @@
 //! The CSV reader (SPEC section 1): a header row naming the columns in any order
 //! and any case; one row per record; `source` is the physical line where the
-//! record starts (records may span lines inside quoted fields). A results CSV
-//! (SPEC section 3) is a manifest too: its `row`, `source`, `status` and
-//! `phone_number_id` columns fill [`Origin`], its other columns are ignored.
+//! record starts (records may span lines inside quoted fields). The separator
+//! is `--delimiter`, or found from the header line: `,`, or `;` (Excel's in
+//! much of Europe), or a tab. A results CSV (SPEC section 3) is a manifest
+//! too: its manifest columns are read as such, and its whole line, parsed by
+//! `schema::parse_line` (the one parser of the format), is the row's
+//! [`RawRow::prior`].
 
-use super::fields::{Field, did_you_mean};
-use super::{Manifest, ManifestError, Origin, RawRow, RawValue, RowProblem, Source};
+mod header;
+
+mod prior;
+
+use super::{Manifest, ManifestError, RawRow, RawValue, ReadOptions, Source};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::schema::{COLUMNS as RESULT_COLUMNS, Status};
-use std::collections::HashMap;
+use crate::text::clip;
+use header::Column;
 use std::sync::Arc;
 
-/// What a header cell means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Column {
-    Field(Field),
-    /// Results-file identity and outcome columns.
-    Row,
-    Source,
-    Status,
-    PhoneNumberId,
-    /// Another results column: recognised, not used.
-    Ignored,
-    /// An empty header cell (a spreadsheet's trailing comma).
-    Unnamed,
-    Unknown,
-}
-
-impl Column {
-    fn from_name(name: &str) -> Column {
-        if name.is_empty() {
-            return Column::Unnamed;
-        }
-        if let Some(f) = Field::from_name(name) {
-            return Column::Field(f);
-        }
-        match name {
-            "row" => Column::Row,
-            "source" => Column::Source,
-            "status" => Column::Status,
-            "phone_number_id" => Column::PhoneNumberId,
-            n if RESULT_COLUMNS.contains(&n) => Column::Ignored,
-            _ => Column::Unknown,
-        }
-    }
-}
-
-const REQUIRED: [Field; 3] = [Field::WabaId, Field::Cc, Field::PhoneNumber];
-
-pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError> {
-    check_quotes(&file, text)?;
+pub(super) fn read(
+    file: Arc<str>,
+    text: &str,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
+) -> Result<Manifest, ManifestError> {
+    let delimiter = options
+        .delimiter
+        .unwrap_or_else(|| header::detect_delimiter(text));
+    check_quotes(&file, text, delimiter)?;
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
     let csv_error = |e: ::csv::Error| ManifestError::Csv {
         file: file.to_string(),
         line: e.position().map_or(0, |p| line_u32(p.line())),
-        message: e.to_string(),
+        message: clip(&e.to_string()).into_owned(),
     };
 
     let header = match records.next() {
@@ -74,54 +52,65 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
         file: file.clone(),
         line: lines.line_of(&header),
     };
-    let (columns, diagnostics) = read_header(&header, &header_src);
+    let header = header::read(&header, &header_src, options, delimiter);
+    let has_required = header.has_required();
     let mut manifest = Manifest {
-        diagnostics,
+        diagnostics: header.diagnostics,
+        extra_columns: header.extra_columns,
+        results_file: header.results.is_some(),
         ..Manifest::default()
     };
-    // Without a required column every row would only repeat "required": the
-    // header errors say it once.
-    let missing_required = REQUIRED
-        .iter()
-        .any(|f| !columns.contains(&Column::Field(*f)));
-    if missing_required {
+    if !has_required {
         return Ok(manifest);
     }
-    let has_origin = columns.contains(&Column::Row);
+    let columns = header.columns;
+    let results = header.results;
+    let extras = manifest.extra_columns.len();
 
+    let mut index = 0usize;
     for record in records {
         let record = record.map_err(csv_error)?;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue; // a blank spreadsheet line is not a row
         }
-        let index = manifest.rows.len();
+        index += 1;
         let source = Source {
             file: file.clone(),
             line: lines.line_of(&record),
         };
         let mut problems = Vec::new();
         let mut row = RawRow {
-            row: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            row: u32::try_from(index).unwrap_or(u32::MAX),
             source: source.clone(),
             fields: Default::default(),
-            origin: None,
+            extra: Box::default(),
+            prior: None,
+            problems: Vec::new(),
         };
         if record.len() != columns.len() {
             problems.push((
                 "record".to_string(),
                 format!(
-                    "has {} fields but the header has {} columns (a missing or extra comma?)",
+                    "has {} fields but the header has {} columns (a missing or extra {}?)",
                     record.len(),
-                    columns.len()
+                    columns.len(),
+                    match delimiter {
+                        b',' => "comma".to_string(),
+                        b';' => "semicolon".to_string(),
+                        b'\t' => "tab".to_string(),
+                        d => format!("`{}`", char::from(d)),
+                    }
                 ),
             ));
         }
-        let mut origin = OriginCells::default();
+        let mut extra: Vec<Box<str>> = vec![Box::default(); extras];
         for (i, cell) in record.iter().enumerate() {
-            let cell = cell.trim();
+            // An empty cell is absent; a cell of spaces is given, blank (only
+            // `verified_name` minds the difference).
             if cell.is_empty() {
                 continue;
             }
+            let cell = cell.trim();
             let Some(column) = columns.get(i) else {
                 break; // extra fields: reported above
             };
@@ -133,139 +122,47 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
                         from_integer: false,
                     }),
                 ),
-                Column::Row => origin.row = Some(cell),
-                Column::Source => origin.source = Some(cell),
-                Column::Status => origin.status = Some(cell),
-                Column::PhoneNumberId => origin.phone_number_id = Some(cell),
-                Column::Ignored | Column::Unknown => {}
+                Column::Extra(n) => {
+                    if let Some(slot) = extra.get_mut(n) {
+                        *slot = cell.into();
+                    }
+                }
+                Column::Result(_) | Column::Unknown => {}
+                Column::Unnamed if cell.is_empty() => {}
                 Column::Unnamed => problems.push((
                     format!("column {}", i + 1),
-                    format!("`{cell}` is in a column with no name in the header"),
+                    format!("`{}` is in a column with no name in the header", clip(cell)),
                 )),
             }
         }
-        if has_origin {
-            row.origin = Some(origin.build(&source, &mut problems));
+        row.extra = extra.into_boxed_slice();
+        // A record of the wrong length is refused above already.
+        if let Some(header) = &results
+            && record.len() == header.len()
+        {
+            match prior::read(header, &record, &columns) {
+                Ok(line) => row.prior = Some(Box::new(line)),
+                Err(errors) => problems.extend(errors),
+            }
         }
         for (field, message) in problems {
-            manifest.row_problems.push(RowProblem {
-                rows: index..index + 1,
-                diagnostic: Diagnostic {
-                    source: source.clone(),
-                    severity: Severity::Error,
-                    field,
-                    message,
-                },
+            row.problems.push(format!("{field}: {message}"));
+            manifest.row_diagnostics.push(Diagnostic {
+                source: source.clone(),
+                severity: Severity::Error,
+                field,
+                message,
             });
         }
-        manifest.rows.push(row);
+        sink(row);
     }
     Ok(manifest)
-}
-
-/// The results-file cells of one record.
-#[derive(Default)]
-struct OriginCells<'a> {
-    row: Option<&'a str>,
-    source: Option<&'a str>,
-    status: Option<&'a str>,
-    phone_number_id: Option<&'a str>,
-}
-
-impl OriginCells<'_> {
-    fn build(self, here: &Source, problems: &mut Vec<(String, String)>) -> Origin {
-        let row = match self.row.map(str::parse::<u32>) {
-            Some(Ok(n)) if n > 0 => n,
-            _ => {
-                problems.push((
-                    "row".into(),
-                    format!(
-                        "`{}` is not a row number (a positive whole number)",
-                        self.row.unwrap_or("")
-                    ),
-                ));
-                0
-            }
-        };
-        let status = self.status.unwrap_or("");
-        let known = [
-            Status::Created,
-            Status::Failed,
-            Status::Invalid,
-            Status::Skipped,
-        ];
-        if !known.iter().any(|s| s.as_str() == status) {
-            problems.push((
-                "status".into(),
-                format!("`{status}` is not one of created, failed, invalid, skipped"),
-            ));
-        }
-        Origin {
-            row,
-            // A results line without `source` still points somewhere useful.
-            source: self.source.map_or_else(|| here.to_string(), str::to_string),
-            status: status.to_string(),
-            phone_number_id: self.phone_number_id.map(str::to_string),
-        }
-    }
-}
-
-fn read_header(header: &::csv::StringRecord, src: &Source) -> (Vec<Column>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let mut error = |field: String, message: String| {
-        diags.push(Diagnostic {
-            source: src.clone(),
-            severity: Severity::Error,
-            field,
-            message,
-        })
-    };
-    let mut known: Vec<&str> = RESULT_COLUMNS.to_vec();
-    known.retain(|c| Field::from_name(c).is_none());
-    known.splice(0..0, Field::ALL.iter().map(|f| f.name()));
-    let mut columns: Vec<Column> = Vec::with_capacity(header.len());
-    // First position of each column: a map, so a hostile header is not n².
-    let mut first_at: HashMap<Column, usize> = HashMap::new();
-    for (i, cell) in header.iter().enumerate() {
-        let name = cell.trim().to_lowercase();
-        let column = Column::from_name(&name);
-        if column == Column::Unknown {
-            let hint = if name.contains(';') || name.contains('\t') {
-                " (the header looks separated by `;` or tabs: this tool reads comma-separated CSV)"
-                    .to_string()
-            } else {
-                did_you_mean(&name, &known)
-            };
-            error(cell.trim().to_string(), format!("unknown column{hint}"));
-        } else if !matches!(column, Column::Unnamed | Column::Ignored)
-            && let Some(&first) = first_at.get(&column)
-        {
-            error(
-                name.clone(),
-                format!("column given twice (columns {} and {})", first + 1, i + 1),
-            );
-        }
-        first_at.entry(column).or_insert(i);
-        columns.push(column);
-    }
-    for f in REQUIRED {
-        if !columns.contains(&Column::Field(f)) {
-            error(f.name().to_string(), "required column is missing".into());
-        }
-    }
-    if columns.contains(&Column::Row) != columns.contains(&Column::Status) {
-        error(
-            "row".into(),
-            "a results file needs both `row` and `status` columns".into(),
-        );
-    }
-    (columns, diags)
 }
 
 /// The csv crate reads an unterminated quoted field silently to the end of the
 /// file; catch it first and point at the line where the quote opened. Follows
 /// csv-core's rules: only a quote at the start of a field opens a quoted field.
-fn check_quotes(file: &Arc<str>, text: &str) -> Result<(), ManifestError> {
+fn check_quotes(file: &Arc<str>, text: &str, delimiter: u8) -> Result<(), ManifestError> {
     #[derive(PartialEq)]
     enum State {
         FieldStart,
@@ -277,7 +174,7 @@ fn check_quotes(file: &Arc<str>, text: &str) -> Result<(), ManifestError> {
     let mut line = 1u32;
     let mut opened_at = 0u32;
     for b in text.bytes() {
-        let end_of_field = matches!(b, b',' | b'\n' | b'\r');
+        let end_of_field = b == delimiter || matches!(b, b'\n' | b'\r');
         state = match state {
             State::FieldStart if b == b'"' => {
                 opened_at = line;

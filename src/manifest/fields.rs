@@ -14,10 +14,18 @@ pub enum Field {
     PreverifiedId,
     VerifiedName,
     TokenEnv,
+    /// Onboarding (SPEC 7): how the verification code is sent.
+    CodeMethod,
+    /// Onboarding: the language of the verification message.
+    Language,
+    /// Onboarding: the variable holding the two-step PIN for register.
+    PinEnv,
+    /// Onboarding: where Meta stores the number's messages at rest.
+    DataLocalizationRegion,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 11] = [
         Field::WabaId,
         Field::Cc,
         Field::PhoneNumber,
@@ -25,6 +33,10 @@ impl Field {
         Field::PreverifiedId,
         Field::VerifiedName,
         Field::TokenEnv,
+        Field::CodeMethod,
+        Field::Language,
+        Field::PinEnv,
+        Field::DataLocalizationRegion,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +48,10 @@ impl Field {
             Field::PreverifiedId => "preverified_id",
             Field::VerifiedName => "verified_name",
             Field::TokenEnv => "token_env",
+            Field::CodeMethod => "code_method",
+            Field::Language => "language",
+            Field::PinEnv => "pin_env",
+            Field::DataLocalizationRegion => "data_localization_region",
         }
     }
 
@@ -48,8 +64,22 @@ impl Field {
         self.slot_ref(f).as_ref()
     }
 
+    /// Set the row's own value.
     pub fn set(self, f: &mut RawFields, value: Option<RawValue>) {
         *self.slot(f) = value;
+        f.inherited_at[self as usize] = None;
+    }
+
+    /// Set a value the row inherits, written at `line` (a YAML WABA entry's
+    /// key, or a key of `defaults`).
+    pub fn set_at(self, f: &mut RawFields, value: Option<RawValue>, line: u32) {
+        *self.slot(f) = value;
+        f.inherited_at[self as usize] = Some(line);
+    }
+
+    /// Where the row's value was written when it is inherited.
+    pub fn inherited_at(self, f: &RawFields) -> Option<u32> {
+        f.inherited_at[self as usize]
     }
 
     fn slot_ref(self, f: &RawFields) -> &Option<RawValue> {
@@ -61,6 +91,10 @@ impl Field {
             Field::PreverifiedId => &f.preverified_id,
             Field::VerifiedName => &f.verified_name,
             Field::TokenEnv => &f.token_env,
+            Field::CodeMethod => &f.code_method,
+            Field::Language => &f.language,
+            Field::PinEnv => &f.pin_env,
+            Field::DataLocalizationRegion => &f.data_localization_region,
         }
     }
 
@@ -73,6 +107,10 @@ impl Field {
             Field::PreverifiedId => &mut f.preverified_id,
             Field::VerifiedName => &mut f.verified_name,
             Field::TokenEnv => &mut f.token_env,
+            Field::CodeMethod => &mut f.code_method,
+            Field::Language => &mut f.language,
+            Field::PinEnv => &mut f.pin_env,
+            Field::DataLocalizationRegion => &mut f.data_localization_region,
         }
     }
 }
@@ -86,6 +124,12 @@ impl fmt::Display for Field {
 /// The candidate closest to `name` when it is close enough to be a typo of it
 /// (edit distance at most a third of the candidate's length, and at least 1).
 pub fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // The distance is at least the difference in length: a long name (a
+    // pasted paragraph) is no typo of a short one, and is not compared.
+    let longest = candidates.iter().map(|c| c.len()).max().unwrap_or(0);
+    if name.len() > 2 * longest {
+        return None;
+    }
     let name = name.to_lowercase();
     candidates
         .iter()
@@ -109,6 +153,85 @@ fn edit_distance(a: &str, b: &str) -> usize {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
+}
+
+/// Names spreadsheets and other tools give the manifest's fields, written as
+/// [`squash`] leaves them. The fields' own names, squashed, match too.
+const ALIASES: &[(&str, Field)] = &[
+    ("countrycode", Field::Cc),
+    ("country", Field::Cc),
+    ("callingcode", Field::Cc),
+    ("countrycallingcode", Field::Cc),
+    ("dialcode", Field::Cc),
+    ("dialingcode", Field::Cc),
+    ("phone", Field::PhoneNumber),
+    ("phoneno", Field::PhoneNumber),
+    ("number", Field::PhoneNumber),
+    ("mobile", Field::PhoneNumber),
+    ("mobilenumber", Field::PhoneNumber),
+    ("msisdn", Field::PhoneNumber),
+    ("telephone", Field::PhoneNumber),
+    ("tel", Field::PhoneNumber),
+    ("nationalnumber", Field::PhoneNumber),
+    ("whatsappnumber", Field::PhoneNumber),
+    ("displayname", Field::VerifiedName),
+    ("name", Field::VerifiedName),
+    ("businessname", Field::VerifiedName),
+    ("profilename", Field::VerifiedName),
+    ("waba", Field::WabaId),
+    ("whatsappbusinessaccountid", Field::WabaId),
+    ("businessaccountid", Field::WabaId),
+    ("accountid", Field::WabaId),
+    ("token", Field::TokenEnv),
+    ("accesstoken", Field::TokenEnv),
+    ("migrate", Field::MigratePhoneNumber),
+    ("migration", Field::MigratePhoneNumber),
+    ("preverified", Field::PreverifiedId),
+    ("preverifiednumberid", Field::PreverifiedId),
+    ("pin", Field::PinEnv),
+    ("twosteppin", Field::PinEnv),
+    ("locale", Field::Language),
+    ("lang", Field::Language),
+    ("verificationmethod", Field::CodeMethod),
+    ("method", Field::CodeMethod),
+    ("region", Field::DataLocalizationRegion),
+    ("datalocalisationregion", Field::DataLocalizationRegion),
+];
+
+/// Lower case, letters and digits only: `Phone Number`, `phone-number` and
+/// `phoneNumber` all become `phonenumber`.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The field among `among` that an unknown column or key most likely means:
+/// the same name spelt differently (`Phone Number`), a name spreadsheets use
+/// for it (`country_code`, `display_name`), or a typo (`phone_numbr`).
+pub fn suggest_field(name: &str, among: &[Field]) -> Option<Field> {
+    // A pasted paragraph is no field name: not worth squashing.
+    if name.len() > 64 {
+        return None;
+    }
+    let squashed = squash(name);
+    let same = among
+        .iter()
+        .copied()
+        .find(|f| squash(f.name()) == squashed)
+        .or_else(|| {
+            ALIASES
+                .iter()
+                .find(|(alias, f)| *alias == squashed && among.contains(f))
+                .map(|(_, f)| *f)
+        });
+    if same.is_some() {
+        return same;
+    }
+    let names: Vec<&str> = among.iter().map(|f| f.name()).collect();
+    let typo = suggest(name, &names)?;
+    among.iter().copied().find(|f| f.name() == typo)
 }
 
 /// " (did you mean `x`?)" or nothing.
@@ -156,5 +279,25 @@ mod tests {
         assert_eq!(suggest("c", &names), Some("cc"));
         assert_eq!(suggest("colour", &names), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn spreadsheet_names_suggest_the_field() {
+        let s = |n| suggest_field(n, &Field::ALL).map(Field::name);
+        assert_eq!(s("Phone Number"), Some("phone_number"));
+        assert_eq!(s("phoneNumber"), Some("phone_number"));
+        assert_eq!(s("phone"), Some("phone_number"));
+        assert_eq!(s("country_code"), Some("cc"));
+        assert_eq!(s("Country Code"), Some("cc"));
+        assert_eq!(s("display_name"), Some("verified_name"));
+        assert_eq!(s("WABA ID"), Some("waba_id"));
+        assert_eq!(s("phone_numbr"), Some("phone_number"), "typos still");
+        assert_eq!(s("Client"), None);
+        assert_eq!(s("Notes"), None);
+        assert_eq!(
+            suggest_field("waba", &[Field::Cc, Field::PhoneNumber]),
+            None,
+            "only among the fields allowed there"
+        );
     }
 }

@@ -30,17 +30,15 @@ pub struct RawFields {
     pub preverified_id: Option<RawValue>,
     pub verified_name: Option<RawValue>,
     pub token_env: Option<RawValue>,
-}
-
-/// When the manifest is itself a results file (SPEC 3), the identity and outcome
-/// the row had there: `retry` keeps the original `row` and `source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub row: u32,
-    pub source: String,
-    /// The `status` column as written (`created`, `failed`, `invalid`, `skipped`).
-    pub status: String,
-    pub phone_number_id: Option<String>,
+    pub code_method: Option<RawValue>,
+    pub language: Option<RawValue>,
+    pub pin_env: Option<RawValue>,
+    pub data_localization_region: Option<RawValue>,
+    /// Per field (`field as usize`): the line where a value inherited from a
+    /// YAML WABA entry or `defaults` is written, so that a problem with it is
+    /// reported once, at that key, not at every number below. `None` for a
+    /// row's own value. Set through [`Field::set`] / [`Field::set_at`].
+    pub inherited_at: [Option<u32>; Field::ALL.len()],
 }
 
 /// One manifest row before validation.
@@ -51,7 +49,17 @@ pub struct RawRow {
     /// Where this row is in this file (for YAML: the line of the number's entry).
     pub source: Source,
     pub fields: RawFields,
-    pub origin: Option<Origin>,
+    /// The values of the columns `--ignore-column` names, in the order of
+    /// [`Manifest::extra_columns`] (empty when the row leaves one blank): the
+    /// tool does not use them, it carries them into the results.
+    pub extra: Box<[Box<str>]>,
+    /// When the manifest is itself a results file (SPEC 3): the row's line
+    /// there, as `schema::parse_line` read it. Validation checks and types it.
+    pub prior: Option<Box<ResultRecord>>,
+    /// `FIELD: message` of each error the reader found in this row (the
+    /// diagnostic itself is in [`Manifest::row_diagnostics`], printed once
+    /// even when it concerns many rows).
+    pub problems: Vec<String>,
 }
 
 mod csv;
@@ -61,9 +69,55 @@ mod yaml;
 
 pub use fields::Field;
 
-use crate::diagnostic::Diagnostic;
-use std::ops::Range;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::schema::ResultRecord;
 use std::path::Path;
+
+/// How to read a manifest: what the command line says about the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The CSV field separator; `None` = found from the header line (`,`, `;`
+    /// or a tab, whichever separates it).
+    pub delimiter: Option<u8>,
+    /// Columns (YAML: keys of a number or WABA entry) the tool does not use but
+    /// accepts and carries into the results, such as an agency's `Client` or
+    /// `Notes`. Matched without regard to case.
+    pub ignore_columns: Vec<String>,
+}
+
+impl ReadOptions {
+    /// `--delimiter CHAR`: one ASCII character (`;`, `|`, ...), or `tab` / `\t`.
+    pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+        let b = match s {
+            "tab" | "TAB" | "\\t" | "\t" => b'\t',
+            _ => match s.as_bytes() {
+                [b] if b.is_ascii() => *b,
+                _ => {
+                    return Err(format!(
+                        "`{}` is not one character: give the separator itself, like `;` or `tab`",
+                        crate::text::clip(s)
+                    ));
+                }
+            },
+        };
+        if matches!(b, b'"' | b'\n' | b'\r') || b.is_ascii_alphanumeric() {
+            return Err(format!(
+                "`{}` cannot separate fields: use `,`, `;`, `tab`, `|` or similar",
+                b.escape_ascii()
+            ));
+        }
+        Ok(b)
+    }
+
+    /// The column `name` is one to carry, not to read: its position in
+    /// [`ReadOptions::ignore_columns`].
+    fn ignored(&self, name: &str) -> Option<usize> {
+        let name = name.trim();
+        self.ignore_columns
+            .iter()
+            .position(|c| c.trim().eq_ignore_ascii_case(name))
+    }
+}
 
 /// The two manifest formats (SPEC section 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,15 +186,6 @@ pub enum ManifestError {
     },
 }
 
-/// A problem found while reading that makes some rows unusable (an unknown key
-/// in a number's entry, a CSV record with too many fields, ...). The diagnostic is
-/// printed once; every row in `rows` (indexes into [`Manifest::rows`]) is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowProblem {
-    pub rows: Range<usize>,
-    pub diagnostic: Diagnostic,
-}
-
 /// A manifest read from a file: its rows in file order, plus what the reader
 /// noticed on the way.
 #[derive(Debug, Clone, Default)]
@@ -150,19 +195,66 @@ pub struct Manifest {
     /// top-level YAML keys, missing `version`, ...). Any error here makes the
     /// whole manifest invalid, even with `--skip-invalid`.
     pub diagnostics: Vec<Diagnostic>,
-    /// Reader problems tied to rows.
-    pub row_problems: Vec<RowProblem>,
+    /// Reader problems tied to rows, each printed once; the rows they concern
+    /// carry the reason in [`RawRow::problems`].
+    pub row_diagnostics: Vec<Diagnostic>,
+    /// The names of the columns `--ignore-column` carries, in the order of
+    /// each row's [`RawRow::extra`]: as the CSV header writes them, or (YAML)
+    /// as the command line does.
+    pub extra_columns: Vec<String>,
+    /// The file is a results file (it has the results columns): each row has
+    /// its [`RawRow::prior`] line, unless that line could not be read.
+    pub results_file: bool,
+}
+
+impl Manifest {
+    /// Everything but the rows.
+    pub fn clone_info(&self) -> Manifest {
+        Manifest {
+            rows: Vec::new(),
+            diagnostics: self.diagnostics.clone(),
+            row_diagnostics: self.row_diagnostics.clone(),
+            extra_columns: self.extra_columns.clone(),
+            results_file: self.results_file,
+        }
+    }
+
+    /// Whether the file is a results file, not a manifest as written by hand.
+    pub fn is_results_file(&self) -> bool {
+        self.results_file
+    }
+
+    /// Any file-level error (the manifest cannot run even with `--skip-invalid`).
+    pub fn has_file_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
 }
 
 /// Read a manifest file; the format follows the extension (`.yaml`/`.yml` =
 /// YAML, anything else CSV).
-pub fn read_manifest(path: &Path) -> Result<Manifest, ManifestError> {
+pub fn read_manifest(path: &Path, options: &ReadOptions) -> Result<Manifest, ManifestError> {
+    let mut rows = Vec::new();
+    let mut manifest = read_manifest_with(path, options, &mut |row| rows.push(row))?;
+    manifest.rows = rows;
+    Ok(manifest)
+}
+
+/// Read a manifest file, handing each row to `sink` as soon as it is read
+/// (the returned manifest has every field but `rows`), so that a large file
+/// is never held twice, once raw and once checked.
+pub fn read_manifest_with(
+    path: &Path,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
+) -> Result<Manifest, ManifestError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
         file: name.clone(),
         source,
     })?;
-    read_manifest_bytes(&name, &bytes, Format::from_path(path))
+    read_bytes_with(&name, &bytes, Format::from_path(path), options, sink)
 }
 
 /// Read a manifest held in memory; `name` is what `source` says (`NAME:LINE`).
@@ -171,14 +263,33 @@ pub fn read_manifest_bytes(
     name: &str,
     bytes: &[u8],
     format: Format,
+    options: &ReadOptions,
+) -> Result<Manifest, ManifestError> {
+    let mut rows = Vec::new();
+    let mut manifest = read_bytes_with(name, bytes, format, options, &mut |row| rows.push(row))?;
+    manifest.rows = rows;
+    Ok(manifest)
+}
+
+fn read_bytes_with(
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
 ) -> Result<Manifest, ManifestError> {
     let text = decode::decode(name, bytes)?;
     let file: Arc<str> = Arc::from(name);
-    let manifest = match format {
-        Format::Csv => csv::read(file, text)?,
-        Format::Yaml => yaml::read(file, text)?,
+    let mut count = 0usize;
+    let mut counting = |row: RawRow| {
+        count += 1;
+        sink(row);
     };
-    if manifest.rows.is_empty() && manifest.diagnostics.is_empty() {
+    let manifest = match format {
+        Format::Csv => csv::read(file, text, options, &mut counting)?,
+        Format::Yaml => yaml::read(file, text, options, &mut counting)?,
+    };
+    if count == 0 && manifest.diagnostics.is_empty() {
         return Err(ManifestError::NoRows {
             file: name.to_string(),
             what: match format {

@@ -1,12 +1,12 @@
 //! Property tests: whatever the bytes, reading (and validating) a manifest
 //! returns a value or one error, and never panics.
 
-use super::{Format, read_manifest_bytes};
+use super::{Format, ReadOptions, read_manifest_bytes};
 use crate::validate::{ValidateOptions, validate};
 use proptest::prelude::*;
 
 fn never_panics(bytes: &[u8], format: Format) {
-    if let Ok(m) = read_manifest_bytes("p", bytes, format) {
+    if let Ok(m) = read_manifest_bytes("p", bytes, format, &ReadOptions::default()) {
         let v = validate(&m, &ValidateOptions::default());
         assert_eq!(v.rows.len(), m.rows.len());
     }

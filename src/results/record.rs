@@ -180,6 +180,17 @@ impl ResultRecord {
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default(),
             step: Some(Step::Create),
+            code_method: row.code_method.as_str().to_string(),
+            language: row.language.as_str().to_string(),
+            pin_env: row
+                .pin_env
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            data_localization_region: row
+                .data_localization_region
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
             ..Self::bare(&row.id, status, attempts)
         }
     }
@@ -487,6 +498,8 @@ mod tests {
                 ..RawFields::default()
             },
             reasons: vec!["waba_id: digits only".into(), "cc: no `+`".into()],
+            extra: Box::default(),
+            prior: None,
         };
         let r = ResultRecord::invalid(&row);
         assert_eq!(r.status, Status::Invalid);

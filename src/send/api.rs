@@ -148,8 +148,9 @@ impl Api for crate::graph::GraphClient {
             .await
     }
 
-    async fn request_code(&self, creds: &Self::Creds, id: &str, _row: &ValidRow) -> Reply<()> {
-        self.request_code(creds, id, "SMS", "en_US").await
+    async fn request_code(&self, creds: &Self::Creds, id: &str, row: &ValidRow) -> Reply<()> {
+        let (method, language) = (row.code_method.as_str(), row.language.as_str());
+        crate::graph::GraphClient::request_code(self, creds, id, method, language).await
     }
 
     async fn verify_code(&self, creds: &Self::Creds, id: &str, code: &str) -> Reply<()> {

@@ -3,8 +3,9 @@
 //! names. Each returns the clean value, or `None` after reporting why not.
 
 use super::findings::Findings;
-use super::{EnvVarName, WabaId};
+use super::{EnvVarName, WabaId, env_name};
 use crate::manifest::{Field, RawValue};
+use crate::text::clip;
 
 /// What YAML did to a value written without quotes, when that explains the error.
 fn yaml_hint(v: &RawValue) -> &'static str {
@@ -19,35 +20,88 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What a spreadsheet does to a long number in a column it was not told is
+/// text: `4.47700900123E+11` (scientific) or `7700900125.0` (decimal).
+/// `min_int`: digits the decimal form needs before its point (a phone number
+/// may be written with dots, `7946.0000`, so only a long run counts there).
+fn spreadsheet_notation(t: &str, min_int: usize) -> Option<&'static str> {
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (mantissa, None),
+    };
+    match exponent {
+        Some(e) => {
+            let e = e.strip_prefix('+').unwrap_or(e);
+            (is_digits(int) && frac.is_none_or(is_digits) && is_digits(e)).then_some("scientific")
+        }
+        None => {
+            let zeros =
+                frac.is_some_and(|f| (1..=2).contains(&f.len()) && f.bytes().all(|b| b == b'0'));
+            (is_digits(int) && int.len() >= min_int && zeros).then_some("decimal")
+        }
+    }
+}
+
+/// The error for a spreadsheet's notation in a field of digits, if it is one.
+/// YAML's own numbers get YAML's advice instead.
+fn spreadsheet_error(v: &RawValue, min_int: usize) -> Option<String> {
+    if v.from_integer {
+        return None;
+    }
+    let kind = spreadsheet_notation(&v.text, min_int)?;
+    Some(format!(
+        "`{}` is a number turned into {kind} notation by a spreadsheet: format the column as Text and export again",
+        clip(&v.text)
+    ))
+}
+
+/// The value, unless it is absent or blank. The readers keep a blank value
+/// (a cell of spaces, a YAML `""`) so that `verified_name` can refuse it; for
+/// every other optional field blank means absent.
+pub(super) fn given(v: Option<&RawValue>) -> Option<&RawValue> {
+    v.filter(|v| !v.text.is_empty())
+}
+
 fn required<'v>(v: Option<&'v RawValue>, field: Field, f: &mut Findings) -> Option<&'v RawValue> {
+    let v = given(v);
     if v.is_none() {
         f.error(field, "required".into());
     }
     v
 }
 
-/// An id made of digits only (`waba_id`, `preverified_id`).
-fn digits(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
-    if is_digits(&v.text) {
-        Some(v.text.clone())
+/// A Meta id (`waba_id`, `preverified_id`): digits only, and never a leading 0.
+fn id(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
+    let t = v.text.as_str();
+    let problem = if let Some(e) = spreadsheet_error(v, 1) {
+        e
+    } else if !is_digits(t) {
+        format!("`{}` is not an id: digits only{}", clip(t), yaml_hint(v))
+    } else if t.starts_with('0') {
+        format!(
+            "`{}` is not an id: Meta ids never start with 0 (a typo, or a spreadsheet that padded it)",
+            clip(t)
+        )
     } else {
-        f.error(
-            field,
-            format!("`{}` is not an id: digits only{}", v.text, yaml_hint(v)),
-        );
-        None
-    }
+        return Some(t.to_string());
+    };
+    f.error(field, problem);
+    None
 }
 
 pub(super) fn waba_id(v: Option<&RawValue>, f: &mut Findings) -> Option<WabaId> {
     let v = required(v, Field::WabaId, f)?;
-    digits(v, Field::WabaId, f).map(WabaId::new_unchecked)
+    id(v, Field::WabaId, f).map(WabaId::new_unchecked)
 }
 
 pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<String>> {
-    match v {
+    match given(v) {
         None => Some(None),
-        Some(v) => digits(v, Field::PreverifiedId, f).map(Some),
+        Some(v) => id(v, Field::PreverifiedId, f).map(Some),
     }
 }
 
@@ -55,13 +109,20 @@ pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<O
 pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     let v = required(v, Field::Cc, f)?;
     let t = v.text.as_str();
-    let problem = if let Some(rest) = t.strip_prefix('+') {
+    let shown = clip(t);
+    let problem = if let Some(e) = spreadsheet_error(v, 1) {
+        e
+    } else if let Some(rest) = t.strip_prefix('+') {
+        let (t, rest) = (&shown, clip(rest));
         format!("`{t}`: write the country code without `+` (`{rest}`)")
     } else if !is_digits(t) {
-        format!("`{t}` is not a country code: 1 to 3 digits{}", yaml_hint(v))
+        format!(
+            "`{shown}` is not a country code: 1 to 3 digits{}",
+            yaml_hint(v)
+        )
     } else if t.len() > 3 {
         format!(
-            "`{t}` is not a country code: 1 to 3 digits, got {}",
+            "`{shown}` is not a country code: 1 to 3 digits, got {}",
             t.len()
         )
     } else if t.starts_with('0') {
@@ -72,6 +133,9 @@ pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
     f.error(Field::Cc, problem);
     None
 }
+
+/// At most this many distinct wrong characters are named in one message.
+const MAX_LISTED: usize = 8;
 
 /// `phone_number`: the national number; spaces, `-`, `.`, `(`, `)` are
 /// stripped, anything else is an error.
@@ -84,9 +148,14 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
             Field::PhoneNumber,
             format!(
                 "YAML reads `{}` as a number, not as digits: put the value in quotes",
-                v.text
+                clip(&v.text)
             ),
         );
+        return None;
+    }
+    // Stripping the `.` of `7700900125.0` would add a digit.
+    if let Some(e) = spreadsheet_error(v, 5) {
+        f.error(Field::PhoneNumber, e);
         return None;
     }
     let mut national = String::with_capacity(v.text.len());
@@ -100,7 +169,15 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
         }
     }
     if !bad.is_empty() {
-        let list: Vec<String> = bad.iter().map(|c| format!("`{c}`")).collect();
+        // A pasted paragraph has many odd characters: name the first few.
+        let mut list: Vec<String> = bad
+            .iter()
+            .take(MAX_LISTED)
+            .map(|c| format!("`{}`", clip(c.encode_utf8(&mut [0; 4]))))
+            .collect();
+        if bad.len() > MAX_LISTED {
+            list.push("…".into());
+        }
         let hint = if bad.contains(&'+') {
             ": give the national number here and the country code in `cc`"
         } else {
@@ -110,7 +187,7 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
             Field::PhoneNumber,
             format!(
                 "`{}` contains {}{hint}{}",
-                v.text,
+                clip(&v.text),
                 list.join(", "),
                 yaml_hint(v)
             ),
@@ -118,7 +195,10 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
         return None;
     }
     if national.is_empty() {
-        f.error(Field::PhoneNumber, format!("`{}` has no digits", v.text));
+        f.error(
+            Field::PhoneNumber,
+            format!("`{}` has no digits", clip(&v.text)),
+        );
         return None;
     }
     Some(national)
@@ -126,7 +206,7 @@ pub(super) fn phone_number(v: Option<&RawValue>, f: &mut Findings) -> Option<Str
 
 /// `migrate_phone_number`: true/false, 1/0, yes/no (any case); absent = false.
 pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> Option<bool> {
-    let Some(v) = v else {
+    let Some(v) = given(v) else {
         return Some(false);
     };
     let is = |word: &str| v.text.eq_ignore_ascii_case(word);
@@ -136,48 +216,38 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
         _ => {
             f.error(
                 field,
-                format!("`{}` is not a boolean: true/false, 1/0 or yes/no", v.text),
+                format!(
+                    "`{}` is not a boolean: true/false, 1/0 or yes/no",
+                    clip(&v.text)
+                ),
             );
             None
         }
     }
 }
 
-/// `token_env`: the *name* of a variable, `[A-Za-z_][A-Za-z0-9_]*`. A value that
-/// looks like a token itself is never echoed back.
-pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
-    let Some(v) = v else {
+/// `token_env`, `pin_env`: the *name* of a variable. A value that looks like
+/// the secret itself (a token, a PIN) is refused and never echoed back.
+pub(super) fn env_name(
+    v: Option<&RawValue>,
+    field: Field,
+    f: &mut Findings,
+) -> Option<Option<EnvVarName>> {
+    let Some(v) = given(v) else {
         return Some(None);
     };
-    let t = v.text.as_str();
-    // Meta tokens start with EAA and are long, and they are alphanumeric: a
-    // pasted token would pass as a name, so catch it first and never echo it.
-    let mut chars = t.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let message = if looks_like_token(t) {
-        format!(
-            "{TOKEN_IN_MANIFEST}, not a variable name (value not shown): \
-             put the token in an environment variable and give that variable's name here"
-        )
-    } else if valid {
-        return Some(Some(EnvVarName::new_unchecked(t)));
-    } else {
-        format!("`{t}` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
-    };
-    f.error(Field::TokenEnv, message);
-    None
+    match env_name::check(&v.text) {
+        Ok(name) => Some(Some(name)),
+        Err(problem) => {
+            f.error(field, problem.message());
+            None
+        }
+    }
 }
 
-/// Meta tokens start with EAA and are long; anything very long is suspect too.
-pub(super) fn looks_like_token(s: &str) -> bool {
-    (s.starts_with("EAA") && s.len() >= 32) || s.len() > 64
+pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
+    env_name(v, Field::TokenEnv, f)
 }
-
-/// The message prefix of that error, so renderers can tell it apart.
-pub const TOKEN_IN_MANIFEST: &str = "looks like an access token itself";
 
 #[cfg(test)]
 mod tests;

@@ -4,83 +4,23 @@
 //! never see an unchecked number.
 
 mod duplicates;
+mod env_name;
 mod fields;
-pub use fields::TOKEN_IN_MANIFEST;
 mod findings;
 mod name;
+mod onboarding;
+mod prior;
 mod row;
 mod telephony;
+mod values;
 
 pub use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::{Manifest, ManifestError};
-use std::fmt;
+use crate::manifest::{Manifest, ManifestError, RawRow, ReadOptions, read_manifest_with};
+use crate::schema::ResultRecord;
+pub use env_name::VALUE_NOT_SHOWN;
+pub use prior::{PhoneNumberId, Prior};
 use std::path::Path;
-
-/// A WABA id: digits only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WabaId(String);
-
-impl WabaId {
-    /// Only validation (and tests) construct ids.
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
-        WabaId(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for WabaId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A phone number that passed validation: `cc` 1–3 digits, national number digits
-/// only, at most 15 digits together, possible for its country.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PhoneNumber {
-    cc: String,
-    national: String,
-}
-
-impl PhoneNumber {
-    pub(crate) fn new_unchecked(cc: impl Into<String>, national: impl Into<String>) -> Self {
-        PhoneNumber {
-            cc: cc.into(),
-            national: national.into(),
-        }
-    }
-    pub fn cc(&self) -> &str {
-        &self.cc
-    }
-    pub fn national(&self) -> &str {
-        &self.national
-    }
-    /// `cc` followed by the national number: the key for duplicates and reconciliation.
-    pub fn e164_digits(&self) -> String {
-        format!("{}{}", self.cc, self.national)
-    }
-}
-
-/// A valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EnvVarName(String);
-
-impl EnvVarName {
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
-        EnvVarName(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EnvVarName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
 
 /// The identity a row keeps in the results: its `row` number and `source`
 /// (from the original manifest when re-running a results file).
@@ -101,6 +41,18 @@ pub struct ValidRow {
     /// Trimmed.
     pub verified_name: Option<String>,
     pub token_env: Option<EnvVarName>,
+    /// How the verification code is sent (SPEC 7); `SMS` unless given.
+    pub code_method: CodeMethod,
+    /// The verification message's locale; `en_US` unless given.
+    pub language: Language,
+    /// The variable holding the two-step PIN; `None` = the `--pin-env` default.
+    pub pin_env: Option<EnvVarName>,
+    pub data_localization_region: Option<Region>,
+    /// The carried columns' values, in the order of
+    /// [`Validation::extra_columns`].
+    pub extra: Box<[Box<str>]>,
+    /// When the manifest is a results file: the row's line there, typed.
+    pub prior: Option<Box<Prior>>,
 }
 
 impl ValidRow {
@@ -108,6 +60,12 @@ impl ValidRow {
     /// `token_env`, else the run's default (`--token-env`).
     pub fn token_var<'a>(&'a self, default: &'a str) -> &'a str {
         self.token_env.as_ref().map_or(default, EnvVarName::as_str)
+    }
+
+    /// The environment variable the row's two-step PIN comes from: its own
+    /// `pin_env`, else the run's default (`--pin-env`).
+    pub fn pin_var<'a>(&'a self, default: &'a str) -> &'a str {
+        self.pin_env.as_ref().map_or(default, EnvVarName::as_str)
     }
 }
 
@@ -127,6 +85,12 @@ impl ValidRow {
             preverified_id: None,
             verified_name: None,
             token_env: None,
+            code_method: CodeMethod::Sms,
+            language: Language::EN_US,
+            pin_env: None,
+            data_localization_region: None,
+            extra: Box::default(),
+            prior: None,
         }
     }
     pub(crate) fn waba(mut self, id: &str) -> Self {
@@ -141,6 +105,10 @@ impl ValidRow {
         self.token_env = name.map(EnvVarName::new_unchecked);
         self
     }
+    pub(crate) fn pin_env(mut self, name: Option<&str>) -> Self {
+        self.pin_env = name.map(EnvVarName::new_unchecked);
+        self
+    }
 }
 
 /// A row that failed validation, kept with its fields as written so the results
@@ -151,19 +119,29 @@ pub struct InvalidRow {
     pub fields: crate::manifest::RawFields,
     /// The error messages, `FIELD: message`, joined for the results file.
     pub reasons: Vec<String>,
+    /// The carried columns' values, as for a valid row.
+    pub extra: Box<[Box<str>]>,
+    /// When the manifest is a results file: the row's line there as read
+    /// (`None` also when the line itself could not be read).
+    pub prior: Option<Box<ResultRecord>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Valid rows are the many: boxing them would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
 pub enum CheckedRow {
     Valid(ValidRow),
-    Invalid(InvalidRow),
+    /// Boxed: invalid rows are few, and a row is as large as its largest kind.
+    Invalid(Box<InvalidRow>),
 }
 
-/// How strict validation is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How to read and how strictly to check a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidateOptions {
     /// Possible-but-not-valid numbers are errors, not warnings.
     pub strict_numbers: bool,
+    /// Separator, carried columns: how the file is read.
+    pub read: ReadOptions,
 }
 
 /// The outcome of validating a manifest.
@@ -178,6 +156,12 @@ pub struct Validation {
     pub diagnostics: Vec<Diagnostic>,
     /// How many of the errors belong to the file rather than to a row.
     pub file_errors: usize,
+    /// The carried columns (`--ignore-column`), in the order of each row's
+    /// `extra` values.
+    pub extra_columns: Vec<String>,
+    /// The manifest was a results file: its rows carry their `prior` line
+    /// (`retry` wants one; `run` a manifest).
+    pub results_file: bool,
 }
 
 impl Validation {
@@ -187,6 +171,11 @@ impl Validation {
 
     pub fn warning_count(&self) -> usize {
         self.count(Severity::Warning)
+    }
+
+    /// The manifest was a results file (its rows have their prior lines).
+    pub fn is_results_file(&self) -> bool {
+        self.results_file
     }
 
     /// No error anywhere (warnings allowed).
@@ -209,7 +198,7 @@ impl Validation {
 
     pub fn invalid_rows(&self) -> impl Iterator<Item = &InvalidRow> {
         self.rows.iter().filter_map(|r| match r {
-            CheckedRow::Invalid(i) => Some(i),
+            CheckedRow::Invalid(i) => Some(&**i),
             CheckedRow::Valid(_) => None,
         })
     }
@@ -224,47 +213,71 @@ impl Validation {
 
 /// Check every row of a manifest and report every problem.
 pub fn validate(manifest: &Manifest, opts: &ValidateOptions) -> Validation {
-    let n = manifest.rows.len();
-    let mut diagnostics = manifest.diagnostics.clone();
-    let file_errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    // Reader problems: printed once, a reason on every row they concern.
-    let mut reader_errors: Vec<Vec<String>> = vec![Vec::new(); n];
-    for p in &manifest.row_problems {
-        let reason = format!("{}: {}", p.diagnostic.field, p.diagnostic.message);
-        for i in p.rows.clone() {
-            if let Some(r) = reader_errors.get_mut(i) {
-                r.push(reason.clone());
-            }
-        }
-        diagnostics.push(p.diagnostic.clone());
+    let mut run = Run::new(opts, manifest.rows.len());
+    for raw in &manifest.rows {
+        run.row(raw.clone());
     }
-    let mut checker = row::RowChecker {
-        opts: *opts,
-        telephony: telephony::Telephony::default(),
-        duplicates: duplicates::Duplicates::with_capacity(n),
-    };
-    let rows = manifest
-        .rows
-        .iter()
-        .zip(reader_errors)
-        .map(|(raw, errs)| checker.check(raw, errs, &mut diagnostics))
-        .collect();
-    // Stable: problems on one line keep the order of the checks.
-    diagnostics.sort_by_key(|d| d.source.line);
-    Validation {
-        rows,
-        diagnostics,
-        file_errors,
-    }
+    run.finish(manifest.clone_info())
 }
 
-/// [`crate::manifest::read_manifest`] then [`validate`].
+/// Read the manifest at `path` and check it, each row as soon as it is read,
+/// so a large file is never held both raw and checked.
 pub fn load_and_validate(path: &Path, opts: &ValidateOptions) -> Result<Validation, ManifestError> {
-    let manifest = crate::manifest::read_manifest(path)?;
-    Ok(validate(&manifest, opts))
+    let mut run = Run::new(opts, 0);
+    let info = read_manifest_with(path, &opts.read, &mut |raw| run.row(raw))?;
+    Ok(run.finish(info))
+}
+
+/// One validation under way.
+struct Run {
+    checker: row::RowChecker,
+    /// Problems with inherited values already reported (once each).
+    reported: findings::Reported,
+    rows: Vec<CheckedRow>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Run {
+    fn new(opts: &ValidateOptions, rows: usize) -> Self {
+        Run {
+            checker: row::RowChecker {
+                opts: opts.clone(),
+                telephony: telephony::Telephony::default(),
+                duplicates: duplicates::Duplicates::with_capacity(rows),
+                rows: Default::default(),
+            },
+            reported: Default::default(),
+            rows: Vec::with_capacity(rows),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, raw: RawRow) {
+        let checked = self
+            .checker
+            .check(raw, &mut self.diagnostics, &mut self.reported);
+        self.rows.push(checked);
+    }
+
+    /// `info`: the manifest as read, without its rows.
+    fn finish(self, info: Manifest) -> Validation {
+        let mut diagnostics = info.diagnostics;
+        let file_errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        diagnostics.extend(info.row_diagnostics);
+        diagnostics.extend(self.diagnostics);
+        // Stable: problems on one line keep the order of the checks.
+        diagnostics.sort_by_key(|d| d.source.line);
+        Validation {
+            rows: self.rows,
+            diagnostics,
+            file_errors,
+            extra_columns: info.extra_columns,
+            results_file: info.results_file,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::findings::Findings;
 use crate::manifest::{Field, RawValue};
+use crate::text::clip;
 
 const MIN_CHARS: usize = 2;
 const MAX_CHARS: usize = 75;
@@ -17,12 +18,23 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
         return Some(None);
     };
     let name = v.text.trim();
+    if name.is_empty() {
+        // Given but blank (a cell of spaces, `""`): not the same as leaving it out.
+        f.error(
+            Field::VerifiedName,
+            format!(
+                "is blank; Meta accepts {MIN_CHARS} to {MAX_CHARS} characters: give a display name or leave the field out"
+            ),
+        );
+        return None;
+    }
     let chars = name.chars().count();
+    let shown = clip(name);
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         f.error(
             Field::VerifiedName,
             format!(
-                "`{name}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
+                "`{shown}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
                 if chars == 1 { "" } else { "s" }
             ),
         );
@@ -33,7 +45,7 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
             f.warning(
                 Field::VerifiedName,
                 format!(
-                    "`{name}` contains \"{brand}\": Meta's display-name guidelines do not allow it"
+                    "`{shown}` contains \"{brand}\": Meta's display-name guidelines do not allow it"
                 ),
             );
         }
@@ -42,13 +54,13 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
     if upper >= MIN_LETTERS_FOR_CAPS && !name.chars().any(char::is_lowercase) {
         f.warning(
             Field::VerifiedName,
-            format!("`{name}` is all capitals: Meta's guidelines allow that only for acronyms"),
+            format!("`{shown}` is all capitals: Meta's guidelines allow that only for acronyms"),
         );
     }
     if name.chars().any(is_emoji) {
         f.warning(
             Field::VerifiedName,
-            format!("`{name}` contains emoji: Meta's display-name guidelines do not allow them"),
+            format!("`{shown}` contains emoji: Meta's display-name guidelines do not allow them"),
         );
     }
     Some(Some(name.to_string()))
@@ -121,7 +133,7 @@ mod tests {
             check(&"é".repeat(75)).0.unwrap().unwrap().chars().count(),
             75
         );
-        for bad in [" A ", "", &"x".repeat(76), &"é".repeat(76)] {
+        for bad in [" A ", "", "   ", &"x".repeat(76), &"é".repeat(76)] {
             let (out, d) = check(bad);
             assert_eq!(out, None, "{bad:?}");
             assert_eq!(d.len(), 1);
@@ -131,6 +143,10 @@ mod tests {
             check(&"x".repeat(76)).1[0]
                 .message
                 .contains("76 characters")
+        );
+        assert_eq!(
+            check("  ").1[0].message,
+            "is blank; Meta accepts 2 to 75 characters: give a display name or leave the field out"
         );
     }
 

@@ -2,12 +2,14 @@
 //! numbering plan, duplicates). Every problem is reported, not only the first.
 
 use super::duplicates::Duplicates;
-use super::findings::Findings;
-use super::telephony::{NumberCheck, Telephony};
+use super::findings::{Findings, Reported};
+use super::telephony::{NumberCheck, NumberKind, Telephony};
 use super::{
-    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, fields, name,
+    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, env_name,
+    fields, name, onboarding, prior,
 };
 use crate::manifest::{Field, RawRow};
+use crate::text::clip;
 
 /// E.164: at most 15 digits, country code included.
 const E164_MAX_DIGITS: usize = 15;
@@ -17,23 +19,27 @@ pub(super) struct RowChecker {
     pub(super) opts: ValidateOptions,
     pub(super) telephony: Telephony,
     pub(super) duplicates: Duplicates,
+    /// A results file's row numbers, each once.
+    pub(super) rows: prior::RowNumbers,
 }
 
 impl RowChecker {
-    /// `reader_errors`: reasons the reader already reported for this row.
+    /// Check one row; its [`RawRow::problems`] are the reader's (already
+    /// reported) errors. `reported`: the problems of inherited values so far.
     pub(super) fn check(
         &mut self,
-        raw: &RawRow,
-        reader_errors: Vec<String>,
+        raw: RawRow,
         diagnostics: &mut Vec<Diagnostic>,
+        reported: &mut Reported,
     ) -> CheckedRow {
-        let mut f = Findings::new(&raw.source, diagnostics);
+        let inherited_at = raw.fields.inherited_at;
+        let mut f = Findings::new(&raw.source, diagnostics).with_inherited(&inherited_at, reported);
         let r = &raw.fields;
         let waba_id = fields::waba_id(r.waba_id.as_ref(), &mut f);
         let cc = fields::cc(r.cc.as_ref(), &mut f);
         let national = fields::phone_number(r.phone_number.as_ref(), &mut f);
-        let phone = match (cc, national) {
-            (Some(cc), Some(national)) => self.number(cc, national, raw, &mut f),
+        let number = match (cc, national) {
+            (Some(cc), Some(national)) => self.number(cc, national, &raw, &mut f),
             _ => None,
         };
         let migrate = fields::boolean(
@@ -44,60 +50,80 @@ impl RowChecker {
         let preverified_id = fields::preverified_id(r.preverified_id.as_ref(), &mut f);
         let verified_name = name::verified_name(r.verified_name.as_ref(), &mut f);
         let token_env = fields::token_env(r.token_env.as_ref(), &mut f);
-        for reason in reader_errors {
-            f.reader_error(reason);
+        let code_method = onboarding::code_method(r.code_method.as_ref(), &mut f);
+        if let (Some((method, explicit)), Some((phone, Some(kind)))) = (code_method, &number) {
+            let shown = format!("+{} {}", phone.cc(), phone.national());
+            onboarding::sms_reachable(method, explicit, *kind, &shown, &mut f);
+        }
+        let language = onboarding::language(r.language.as_ref(), &mut f);
+        let pin_env = fields::env_name(r.pin_env.as_ref(), Field::PinEnv, &mut f);
+        let region = onboarding::region(r.data_localization_region.as_ref(), &mut f);
+        for reason in &raw.problems {
+            f.reader_error(reason.clone());
         }
 
-        let id = match &raw.origin {
-            // A results file re-run keeps the identity the row had there.
-            Some(o) => RowId {
-                row: o.row,
-                source: o.source.clone(),
+        // A results file re-run keeps the identity the row had there.
+        let prior = raw
+            .prior
+            .as_deref()
+            .and_then(|p| prior::check(p, raw.source.line, &mut self.rows, &mut f));
+        let id = match raw.prior.as_deref() {
+            Some(p) if p.row > 0 => RowId {
+                row: p.row,
+                // A line without `source` still points somewhere useful.
+                source: if p.source.is_empty() {
+                    raw.source.to_string()
+                } else {
+                    p.source.clone()
+                },
             },
-            None => RowId {
+            _ => RowId {
                 row: raw.row,
                 source: raw.source.to_string(),
             },
         };
-        match (
-            f.errors.is_empty(),
-            waba_id,
-            phone,
-            migrate,
-            preverified_id,
-            verified_name,
-            token_env,
-        ) {
-            (
-                true,
-                Some(waba_id),
-                Some(phone),
-                Some(migrate_phone_number),
-                Some(preverified_id),
-                Some(verified_name),
-                Some(token_env),
-            ) => CheckedRow::Valid(ValidRow {
-                id,
-                waba_id,
-                phone,
-                migrate_phone_number,
-                preverified_id,
-                verified_name,
-                token_env,
-            }),
-            _ => {
-                let mut fields = raw.fields.clone();
-                // The results file shows invalid rows as written: never a token.
-                if let Some(t) = &mut fields.token_env
-                    && fields::looks_like_token(&t.text)
+        let all_ok = f.errors.is_empty();
+        let valid = || {
+            Some(ValidRow {
+                id: id.clone(),
+                waba_id: waba_id?,
+                phone: number?.0,
+                migrate_phone_number: migrate?,
+                preverified_id: preverified_id?,
+                verified_name: verified_name?,
+                token_env: token_env?,
+                code_method: code_method?.0,
+                language: language?,
+                pin_env: pin_env?,
+                data_localization_region: region?,
+                extra: raw.extra.clone(),
+                prior: match &raw.prior {
+                    Some(_) => Some(Box::new(prior?)),
+                    None => None,
+                },
+            })
+        };
+        match all_ok.then(valid).flatten() {
+            Some(row) => CheckedRow::Valid(row),
+            None => {
+                let mut fields = raw.fields;
+                // The results file shows invalid rows as written: never a
+                // token or a PIN pasted where a variable's name belongs.
+                for v in [&mut fields.token_env, &mut fields.pin_env]
+                    .into_iter()
+                    .flatten()
                 {
-                    t.text = "[redacted]".into();
+                    if env_name::is_pasted_secret(&v.text) {
+                        v.text = "[redacted]".into();
+                    }
                 }
-                CheckedRow::Invalid(InvalidRow {
+                CheckedRow::Invalid(Box::new(InvalidRow {
                     id,
                     fields,
                     reasons: f.errors,
-                })
+                    extra: raw.extra,
+                    prior: raw.prior,
+                }))
             }
         }
     }
@@ -109,17 +135,24 @@ impl RowChecker {
         national: String,
         raw: &RawRow,
         f: &mut Findings,
-    ) -> Option<PhoneNumber> {
+    ) -> Option<(PhoneNumber, Option<NumberKind>)> {
         let total = cc.len() + national.len();
         let mut ok = true;
+        let mut kind = None;
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
-                format!("+{cc} {national} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}"),
+                format!(
+                    "+{cc} {} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}",
+                    clip(&national)
+                ),
             );
             ok = false;
         } else {
-            ok &= self.numbering_plan(&cc, &national, f);
+            match self.numbering_plan(&cc, &national, f) {
+                Some(k) => kind = k,
+                None => ok = false,
+            }
         }
         let phone = PhoneNumber::new_unchecked(cc, national);
         if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
@@ -133,27 +166,33 @@ impl RowChecker {
             );
             ok = false;
         }
-        ok.then_some(phone)
+        ok.then_some((phone, kind))
     }
 
-    /// The numbering-plan verdict, reported; `false` when it is an error.
-    fn numbering_plan(&mut self, cc: &str, national: &str, f: &mut Findings) -> bool {
+    /// The numbering-plan verdict, reported: `None` when it is an error, else
+    /// the number's type when the plan knows it.
+    fn numbering_plan(
+        &mut self,
+        cc: &str,
+        national: &str,
+        f: &mut Findings,
+    ) -> Option<Option<NumberKind>> {
         let shown = format_args!("+{cc} {national}");
         match self.telephony.check(cc, national) {
-            NumberCheck::Valid => true,
+            NumberCheck::Valid(kind) => Some(Some(kind)),
             NumberCheck::UnknownCode => {
                 f.error(
                     Field::Cc,
                     format!("`{cc}` is not a country calling code in use"),
                 );
-                false
+                None
             }
             NumberCheck::LocalOnly { region } => {
                 f.error(
                     Field::PhoneNumber,
                     format!("{shown} is only a local number in {region}: the area code is missing"),
                 );
-                false
+                None
             }
             NumberCheck::Impossible {
                 region,
@@ -175,7 +214,7 @@ impl RowChecker {
                         list_lengths(&lengths)
                     ),
                 );
-                false
+                None
             }
             NumberCheck::NotValid { region } => {
                 let message = format!(
@@ -183,10 +222,10 @@ impl RowChecker {
                 );
                 if self.opts.strict_numbers {
                     f.error(Field::PhoneNumber, format!("{message}; --strict-numbers"));
-                    false
+                    None
                 } else {
                     f.warning(Field::PhoneNumber, message);
-                    true
+                    Some(None)
                 }
             }
         }

@@ -13,11 +13,25 @@ use regex::{Regex, RegexBuilder};
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
+/// The type of a valid number, as libphonenumber's `getNumberType` tells it
+/// (only the distinctions SMS cares about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NumberKind {
+    FixedLine,
+    Mobile,
+    /// The plan does not tell them apart (the US, Canada, ...).
+    FixedLineOrMobile,
+    TollFree,
+    Voip,
+    /// Premium rate, shared cost, personal, pager, UAN, voicemail.
+    Other,
+}
+
 /// What the metadata says about `+{cc}{national}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum NumberCheck {
     /// Possible and valid (matches a number type of a region).
-    Valid,
+    Valid(NumberKind),
     /// Right length but no region's ranges contain it (fictional 555, unassigned).
     NotValid { region: String },
     /// Only diallable inside an area: the area code is missing.
@@ -53,8 +67,24 @@ struct Code {
 struct Region {
     meta: &'static Metadata,
     leading_digits: OnceCell<Option<Regex>>,
-    /// General description first, then every number type.
-    descriptors: Vec<Lazy>,
+    general: Lazy,
+    /// Every number type the region describes, in `getNumberType`'s order.
+    types: Vec<(Type, Lazy)>,
+}
+
+/// libphonenumber's number types, in the order `getNumberType` tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Type {
+    PremiumRate,
+    TollFree,
+    SharedCost,
+    Voip,
+    PersonalNumber,
+    Pager,
+    Uan,
+    Voicemail,
+    FixedLine,
+    Mobile,
 }
 
 struct Lazy {
@@ -88,40 +118,58 @@ fn compile(pattern: &str, full: bool) -> Option<Regex> {
 }
 
 /// Every number type a region may describe, in the order of libphonenumber's
-/// `getNumberType` (only "any type" matters here).
-fn number_types(d: &Descriptors) -> [Option<&Descriptor>; 10] {
+/// `getNumberType`.
+fn number_types(d: &Descriptors) -> [(Type, Option<&Descriptor>); 10] {
     [
-        d.premium_rate(),
-        d.toll_free(),
-        d.shared_cost(),
-        d.voip(),
-        d.personal_number(),
-        d.pager(),
-        d.uan(),
-        d.voicemail(),
-        d.fixed_line(),
-        d.mobile(),
+        (Type::PremiumRate, d.premium_rate()),
+        (Type::TollFree, d.toll_free()),
+        (Type::SharedCost, d.shared_cost()),
+        (Type::Voip, d.voip()),
+        (Type::PersonalNumber, d.personal_number()),
+        (Type::Pager, d.pager()),
+        (Type::Uan, d.uan()),
+        (Type::Voicemail, d.voicemail()),
+        (Type::FixedLine, d.fixed_line()),
+        (Type::Mobile, d.mobile()),
     ]
 }
 
 impl Region {
     fn new(meta: &'static Metadata) -> Region {
         let d = meta.descriptors();
-        let mut descriptors = vec![Lazy::new(d.general())];
-        descriptors.extend(number_types(d).into_iter().flatten().map(Lazy::new));
+        let types = number_types(d)
+            .into_iter()
+            .filter_map(|(t, desc)| Some((t, Lazy::new(desc?))))
+            .collect();
         Region {
             meta,
             leading_digits: OnceCell::new(),
-            descriptors,
+            general: Lazy::new(d.general()),
+            types,
         }
     }
 
-    /// libphonenumber's `getNumberType(...) != UNKNOWN`.
-    fn has_type(&self, national: &str) -> bool {
-        let Some((general, types)) = self.descriptors.split_first() else {
-            return false;
+    /// libphonenumber's `getNumberType`; `None` for UNKNOWN (not valid here).
+    fn kind(&self, national: &str) -> Option<NumberKind> {
+        if !self.general.matches(national) {
+            return None;
+        }
+        let matches = |want: Type| {
+            self.types
+                .iter()
+                .any(|(t, lazy)| *t == want && lazy.matches(national))
         };
-        general.matches(national) && types.iter().any(|t| t.matches(national))
+        let (first, _) = self.types.iter().find(|(_, lazy)| lazy.matches(national))?;
+        Some(match first {
+            Type::TollFree => NumberKind::TollFree,
+            Type::Voip => NumberKind::Voip,
+            // Fixed line is tried before mobile: where both match, the plan
+            // cannot tell them apart.
+            Type::FixedLine if matches(Type::Mobile) => NumberKind::FixedLineOrMobile,
+            Type::FixedLine => NumberKind::FixedLine,
+            Type::Mobile => NumberKind::Mobile,
+            _ => NumberKind::Other,
+        })
     }
 
     fn leading_digits_match(&self, national: &str) -> Option<bool> {
@@ -170,7 +218,7 @@ fn lengths_of(meta: &Metadata) -> (Vec<u16>, Vec<u16>) {
     let mut lengths = d.general().possible_length().to_vec();
     let mut local = d.general().possible_local_length().to_vec();
     if lengths.is_empty() {
-        for t in number_types(d).into_iter().flatten() {
+        for t in number_types(d).into_iter().filter_map(|(_, t)| t) {
             lengths.extend_from_slice(t.possible_length());
             local.extend_from_slice(t.possible_local_length());
         }
@@ -236,16 +284,17 @@ impl Telephony {
         }
         // libphonenumber's getRegionCodeForNumberFromRegionList + isValidNumberForRegion.
         for r in &code.regions {
-            let valid = match r.leading_digits_match(national) {
-                Some(true) => r.has_type(national),
+            let kind = match r.leading_digits_match(national) {
+                Some(true) => r.kind(national),
                 Some(false) => continue,
-                None if r.has_type(national) => true,
-                None => continue,
+                None => match r.kind(national) {
+                    Some(k) => Some(k),
+                    None => continue,
+                },
             };
-            return if valid {
-                NumberCheck::Valid
-            } else {
-                NumberCheck::NotValid { region: region() }
+            return match kind {
+                Some(k) => NumberCheck::Valid(k),
+                None => NumberCheck::NotValid { region: region() },
             };
         }
         NumberCheck::NotValid { region: region() }
@@ -273,7 +322,7 @@ mod tests {
             ("55", "11987654321"),
             ("800", "12345678"), // non-geographic
         ] {
-            assert_eq!(check(cc, n), NumberCheck::Valid, "+{cc} {n}");
+            assert!(matches!(check(cc, n), NumberCheck::Valid(_)), "+{cc} {n}");
         }
     }
 
@@ -338,10 +387,33 @@ mod tests {
     }
 
     #[test]
+    fn number_kinds_follow_get_number_type() {
+        let kind = |cc, n| match check(cc, n) {
+            NumberCheck::Valid(k) => k,
+            other => panic!("+{cc} {n}: {other:?}"),
+        };
+        assert_eq!(kind("44", "7912345678"), NumberKind::Mobile);
+        assert_eq!(kind("44", "2079460000"), NumberKind::FixedLine);
+        assert_eq!(kind("44", "8001234567"), NumberKind::TollFree);
+        assert_eq!(kind("44", "5612345678"), NumberKind::Voip);
+        assert_eq!(kind("1", "6502530000"), NumberKind::FixedLineOrMobile);
+        assert_eq!(kind("1", "8002530000"), NumberKind::TollFree);
+        assert_eq!(kind("33", "612345678"), NumberKind::Mobile);
+        assert_eq!(kind("33", "123456789"), NumberKind::FixedLine);
+        assert_eq!(kind("44", "9098790000"), NumberKind::Other, "premium rate");
+    }
+
+    #[test]
     fn regexes_are_compiled_once_per_region() {
         let mut t = Telephony::default();
-        assert_eq!(t.check("44", "7912345678"), NumberCheck::Valid);
-        assert_eq!(t.check("44", "7912345679"), NumberCheck::Valid);
+        assert_eq!(
+            t.check("44", "7912345678"),
+            NumberCheck::Valid(NumberKind::Mobile)
+        );
+        assert_eq!(
+            t.check("44", "7912345679"),
+            NumberCheck::Valid(NumberKind::Mobile)
+        );
         assert_eq!(t.codes.len(), 1);
     }
 }

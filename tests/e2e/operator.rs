@@ -223,3 +223,28 @@ fn a_wrong_graph_url_stops_within_seconds_not_an_hour() {
         lines[0].error_message
     );
 }
+
+#[test]
+fn retry_of_a_manifest_says_to_use_run() {
+    let (dir, m) = setup();
+    let res = dir.path().join("r.csv");
+    let (code, err) = run(&[
+        "retry",
+        m.to_str().unwrap(),
+        "--results",
+        res.to_str().unwrap(),
+        "--graph-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("is a manifest, not a results file: use `waba-provision run"),
+        "{err}"
+    );
+    assert!(!err.contains("--force"), "{err}");
+    assert!(
+        left_behind(dir.path()).is_empty(),
+        "{:?}",
+        left_behind(dir.path())
+    );
+}

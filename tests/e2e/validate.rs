@@ -116,7 +116,8 @@ fn bad_yaml_rows_are_reported_at_their_entries() {
             "bad_rows.yaml:8 error phone_numbr",
             "bad_rows.yaml:9 error cc",
             "bad_rows.yaml:11 error verified_name",
-            "bad_rows.yaml:15 error waba_id",
+            // The WABA's own bad id: once, at its key, not at its numbers.
+            "bad_rows.yaml:13 error waba_id",
         ]
     );
     assert!(
@@ -280,4 +281,157 @@ fn plan_of_a_results_file_skips_its_created_rows_as_retry_would() {
     let (code, out, err) = run(&["plan", "good_results.csv"]);
     assert_eq!(code, 0, "{err:?}");
     assert_skips_good_results_created_rows(&out);
+}
+
+#[test]
+fn a_ten_megabyte_cell_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.csv");
+    let name = "Acme ".repeat(2_000_000);
+    std::fs::write(
+        &path,
+        format!("waba_id,cc,phone_number,verified_name\n1,44,7912345678,{name}\n"),
+    )
+    .unwrap();
+    let out = bin().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 1000, "{} bytes on stderr", stderr.len());
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(": error: verified_name: "))
+        .expect("the error is reported");
+    assert!(line.len() < 200, "{line}");
+    assert!(line.contains("… (10.0 MB)"), "{line}");
+}
+
+#[test]
+fn a_european_excel_export_is_read_and_its_artefacts_explained() {
+    let (code, _, err) = run(&["validate", "excel_semicolon.csv"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err[0],
+        "excel_semicolon.csv:1: error: Client: unknown column (a column of your own? carry it into the results with --ignore-column 'Client')"
+    );
+    let (code, _, err) = run(&[
+        "validate",
+        "excel_semicolon.csv",
+        "--ignore-column",
+        "Client",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        located(&err),
+        [
+            "excel_semicolon.csv:2 error phone_number",
+            "excel_semicolon.csv:4 error waba_id",
+            "excel_semicolon.csv:5 error cc",
+            "excel_semicolon.csv:5 error phone_number",
+        ]
+    );
+    let spreadsheet = "by a spreadsheet: format the column as Text and export again";
+    assert!(
+        err.iter()
+            .filter(|l| l.contains(": error: "))
+            .all(|l| l.ends_with(spreadsheet)),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.last().unwrap(),
+        "4 errors, 0 warnings; 1 of 4 rows valid; manifest INVALID"
+    );
+}
+
+#[test]
+fn delimiter_flag_reads_other_separators() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipes.csv");
+    std::fs::write(
+        &path,
+        "waba_id|cc|phone_number\n102290129340398|44|7912345678\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["validate", "--delimiter", "|"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = bin()
+        .args(["validate", "--delimiter", "ab"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not one character"));
+}
+
+#[test]
+fn the_same_mistake_on_thousands_of_rows_is_grouped_after_twenty_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plus.csv");
+    let mut csv = String::from("waba_id,cc,phone_number\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("102290129340398,+44,79{i:08}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "plus.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(err.len(), 22, "{err:#?}");
+    assert_eq!(
+        err[0],
+        "plus.csv:2: error: cc: `+44`: write the country code without `+` (`44`)"
+    );
+    assert!(
+        err[19].starts_with("plus.csv:21: error: cc: "),
+        "{}",
+        err[19]
+    );
+    assert_eq!(
+        err[20],
+        "plus.csv: … and 2,980 more rows with the same error: cc: `+44`: write the country code without `+` (`44`)"
+    );
+    assert_eq!(
+        err[21],
+        "3000 errors, 0 warnings; 0 of 3000 rows valid; manifest INVALID"
+    );
+}
+
+#[test]
+fn a_bad_waba_key_is_reported_once_for_all_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "version: 1\nwabas:\n  - waba_id: \"102290129340398\"\n    token_env: $CLIENT_TOKEN\n    numbers:\n",
+    );
+    for i in 0..50 {
+        yaml.push_str(&format!(
+            "      - {{ cc: \"44\", phone_number: \"79{i:08}\" }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("waba.yaml"), yaml).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "waba.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        err,
+        [
+            "waba.yaml:4: error: token_env: `$CLIENT_TOKEN`: write the variable's name without `$` (`CLIENT_TOKEN`)",
+            "1 error, 0 warnings; 0 of 50 rows valid; manifest INVALID",
+        ]
+    );
 }

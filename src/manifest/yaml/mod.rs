@@ -4,27 +4,43 @@
 //! entry. Unknown keys are errors at their own line.
 //!
 //! Precedence of a field: the number's entry, then its WABA (`waba_id`,
-//! `token_env`), then `defaults`. `defaults` may set the fields that make sense
-//! for many numbers at once: `migrate_phone_number`, `verified_name`,
-//! `token_env`, `preverified_id`; never `cc`/`phone_number` (a number's own
-//! identity) nor `waba_id` (that is what the `wabas` list is for).
+//! `token_env` and the onboarding fields `code_method`, `language`, `pin_env`,
+//! `data_localization_region`), then `defaults`. `defaults` may set the fields
+//! that make sense for many numbers at once: `migrate_phone_number`,
+//! `verified_name`, `token_env`, `preverified_id` and the onboarding fields;
+//! never `cc`/`phone_number` (a number's own identity) nor `waba_id` (that is
+//! what the `wabas` list is for).
 
 mod tree;
 
-use super::fields::{Field, did_you_mean};
-use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, RowProblem, Source};
+use super::fields::{Field, did_you_mean, suggest_field};
+use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, ReadOptions, Source};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::text::clip;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tree::{Lined, Node};
 
 const TOP_KEYS: [&str; 3] = ["version", "defaults", "wabas"];
-const WABA_KEYS: [&str; 3] = ["waba_id", "token_env", "numbers"];
-const DEFAULT_FIELDS: [Field; 4] = [
+/// The fields a WABA entry may give for all its numbers (besides `numbers`):
+/// what belongs to the account, or to how its numbers are onboarded.
+const WABA_FIELDS: [Field; 6] = [
+    Field::WabaId,
+    Field::TokenEnv,
+    Field::CodeMethod,
+    Field::Language,
+    Field::PinEnv,
+    Field::DataLocalizationRegion,
+];
+const DEFAULT_FIELDS: [Field; 8] = [
     Field::MigratePhoneNumber,
     Field::VerifiedName,
     Field::TokenEnv,
     Field::PreverifiedId,
+    Field::CodeMethod,
+    Field::Language,
+    Field::PinEnv,
+    Field::DataLocalizationRegion,
 ];
 
 /// A number's entry may give every field but `waba_id` (that is its WABA's).
@@ -32,16 +48,20 @@ fn is_number_field(f: Field) -> bool {
     f != Field::WabaId
 }
 
-/// The names a number's entry may use, in [`Field::ALL`]'s order.
-fn number_field_names() -> Vec<&'static str> {
+/// The fields a number's entry may use, in [`Field::ALL`]'s order.
+fn number_fields() -> Vec<Field> {
     Field::ALL
         .into_iter()
         .filter(|&f| is_number_field(f))
-        .map(Field::name)
         .collect()
 }
 
-pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError> {
+pub(super) fn read(
+    file: Arc<str>,
+    text: &str,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(RawRow),
+) -> Result<Manifest, ManifestError> {
     let root = tree::parse(&file, text)?.ok_or_else(|| ManifestError::Empty {
         file: file.to_string(),
     })?;
@@ -57,7 +77,17 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
     };
     let mut reader = Reader {
         file,
-        manifest: Manifest::default(),
+        options,
+        sink,
+        rows: 0,
+        manifest: Manifest {
+            extra_columns: options
+                .ignore_columns
+                .iter()
+                .map(|c| c.trim().to_string())
+                .collect(),
+            ..Manifest::default()
+        },
     };
     reader.top(entries);
     let mut manifest = reader.manifest;
@@ -70,12 +100,23 @@ pub(super) fn read(file: Arc<str>, text: &str) -> Result<Manifest, ManifestError
 /// A problem found inside one WABA or number entry: (line, field, message).
 type Problem = (u32, String, String);
 
-struct Reader {
+/// What a level (`defaults`, a WABA) gives the numbers below it.
+#[derive(Clone, Default)]
+struct Inherited {
+    fields: RawFields,
+    /// The carried keys' values, by position in `--ignore-column`.
+    extra: Vec<Box<str>>,
+}
+
+struct Reader<'a> {
     file: Arc<str>,
+    options: &'a ReadOptions,
+    sink: &'a mut dyn FnMut(RawRow),
+    rows: usize,
     manifest: Manifest,
 }
 
-impl Reader {
+impl Reader<'_> {
     fn source(&self, line: u32) -> Source {
         Source {
             file: self.file.clone(),
@@ -87,7 +128,8 @@ impl Reader {
         Diagnostic {
             source: self.source(line),
             severity,
-            field,
+            // The field of an unknown key is the key as written: bounded too.
+            field: clip(&field).into_owned(),
             message,
         }
     }
@@ -97,17 +139,45 @@ impl Reader {
         self.manifest.diagnostics.push(d);
     }
 
-    fn row_problem(&mut self, rows: std::ops::Range<usize>, p: Problem) {
-        let diagnostic = self.diag(Severity::Error, p);
-        self.manifest
-            .row_problems
-            .push(RowProblem { rows, diagnostic });
+    /// A problem of one or more rows, printed once: the reason each row
+    /// keeps (`FIELD: message`).
+    fn row_problem(&mut self, p: Problem) -> String {
+        let d = self.diag(Severity::Error, p);
+        let reason = format!("{}: {}", d.field, d.message);
+        self.manifest.row_diagnostics.push(d);
+        reason
+    }
+
+    /// A key `--ignore-column` names: its value is carried, not read.
+    /// `true` when the key was one (a problem with its value is reported).
+    fn carried(
+        &self,
+        name: &str,
+        value: &Lined<Node>,
+        into: &mut Inherited,
+        problems: &mut Vec<Problem>,
+    ) -> bool {
+        let Some(i) = self.options.ignored(name) else {
+            return false;
+        };
+        match scalar(value) {
+            Ok(v) => {
+                if let Some(slot) = into.extra.get_mut(i) {
+                    *slot = v.map(|v| v.text.into()).unwrap_or_default();
+                }
+            }
+            Err(message) => problems.push((line_of(value), name.to_string(), message)),
+        }
+        true
     }
 
     fn top(&mut self, entries: Vec<(Lined<Node>, Lined<Node>)>) {
         let mut seen = HashMap::new();
         let mut version_seen = false;
-        let mut defaults = RawFields::default();
+        let mut defaults = Inherited {
+            fields: RawFields::default(),
+            extra: vec![Box::default(); self.options.ignore_columns.len()],
+        };
         let mut wabas = None;
         for (key, value) in entries {
             let Some(name) =
@@ -133,7 +203,7 @@ impl Reader {
                         );
                     }
                 }
-                "defaults" => defaults = self.defaults(&value),
+                "defaults" => self.defaults(&value, &mut defaults),
                 "wabas" => wabas = Some(value),
                 other => self.file_problem(
                     Severity::Error,
@@ -183,8 +253,7 @@ impl Reader {
         }
     }
 
-    fn defaults(&mut self, value: &Lined<Node>) -> RawFields {
-        let mut fields = RawFields::default();
+    fn defaults(&mut self, value: &Lined<Node>, into: &mut Inherited) {
         let Node::Map(entries) = &value.value else {
             if value.value != Node::Null {
                 self.file_problem(
@@ -196,35 +265,35 @@ impl Reader {
                     ),
                 );
             }
-            return fields;
+            return;
         };
         let mut seen = HashMap::new();
+        let mut problems = Vec::new();
         for (key, v) in entries {
-            let Some(name) = checked_key(key, &mut seen, |p| self.file_problem(Severity::Error, p))
-            else {
+            let Some(name) = checked_key(key, &mut seen, |p| problems.push(p)) else {
                 continue;
             };
             let problem = match Field::from_name(&name) {
                 Some(f) if DEFAULT_FIELDS.contains(&f) => match scalar(v) {
                     Ok(raw) => {
-                        f.set(&mut fields, raw);
+                        f.set_at(&mut into.fields, raw, line_of(key));
                         continue;
                     }
                     Err(message) => message,
                 },
                 Some(Field::WabaId) => "cannot have a default: give it on each WABA entry".into(),
                 Some(f) => format!("cannot have a default: give `{f}` on each number"),
-                None => {
-                    let names: Vec<&str> = DEFAULT_FIELDS.iter().map(|f| f.name()).collect();
-                    format!("unknown key{}", did_you_mean(&name, &names))
-                }
+                None if self.carried(&name, v, into, &mut problems) => continue,
+                None => format!("unknown key{}", field_hint(&name, &DEFAULT_FIELDS)),
             };
-            self.file_problem(Severity::Error, (line_of(key), name, problem));
+            problems.push((line_of(key), name, problem));
         }
-        fields
+        for p in problems {
+            self.file_problem(Severity::Error, p);
+        }
     }
 
-    fn waba(&mut self, item: Lined<Node>, defaults: &RawFields) {
+    fn waba(&mut self, item: Lined<Node>, defaults: &Inherited) {
         let waba_line = line_of(&item);
         let Node::Map(entries) = item.value else {
             self.file_problem(
@@ -249,37 +318,47 @@ impl Reader {
                 continue;
             };
             let line = line_of(&key);
-            match name.as_str() {
-                "waba_id" | "token_env" => match scalar(&value) {
-                    // Empty keeps the default (only `token_env` can have one).
+            let field = Field::from_name(&name);
+            match field {
+                Some(f) if WABA_FIELDS.contains(&f) => match scalar(&value) {
+                    // Empty keeps the default.
                     Ok(None) => {}
-                    Ok(raw) => {
-                        if let Some(f) = Field::from_name(&name) {
-                            f.set(&mut base, raw);
-                        }
-                    }
+                    Ok(Some(v)) if v.text.is_empty() => {}
+                    Ok(raw) => f.set_at(&mut base.fields, raw, line),
                     Err(message) => problems.push((line, name, message)),
                 },
-                "numbers" => numbers = Some(value),
-                other => {
-                    let message = match Field::from_name(other) {
+                None if name == "numbers" => numbers = Some(value),
+                None if self.carried(&name, &value, &mut base, &mut problems) => {}
+                _ => {
+                    let message = match field {
                         Some(f) if DEFAULT_FIELDS.contains(&f) => {
                             "goes on each number (or under `defaults`), not on the WABA".to_string()
                         }
                         Some(_) => "goes on each number, under `numbers`".to_string(),
-                        None => format!("unknown key{}", did_you_mean(other, &WABA_KEYS)),
+                        None => {
+                            let mut keys: Vec<&str> =
+                                WABA_FIELDS.iter().map(|f| f.name()).collect();
+                            keys.push("numbers");
+                            let hint = match suggest_field(&name, &WABA_FIELDS) {
+                                Some(f) => format!(" (did you mean `{f}`?)"),
+                                None => did_you_mean(&name, &keys),
+                            };
+                            format!("unknown key{hint}")
+                        }
                     };
                     problems.push((line, name, message));
                 }
             }
         }
-        let start = self.manifest.rows.len();
-        match numbers {
-            None => problems.push((
-                waba_line,
-                "numbers".into(),
-                "required: the list of this WABA's numbers".into(),
-            )),
+        let items = match numbers {
+            None => {
+                problems.push((
+                    waba_line,
+                    "numbers".into(),
+                    "required: the list of this WABA's numbers".into(),
+                ));
+                Vec::new()
+            }
             Some(Lined {
                 value: Node::Seq(items),
                 line,
@@ -290,31 +369,34 @@ impl Reader {
                         (line, "numbers".into(), "this WABA lists no numbers".into()),
                     );
                 }
-                for n in items {
-                    self.number(n, &base);
-                }
+                items
             }
-            Some(other) => problems.push((
-                line_of(&other),
-                "numbers".into(),
-                format!("expected a list of numbers, found {}", other.value.kind()),
-            )),
-        }
-        let rows = start..self.manifest.rows.len();
-        for p in problems {
-            if rows.is_empty() {
+            Some(other) => {
+                problems.push((
+                    line_of(&other),
+                    "numbers".into(),
+                    format!("expected a list of numbers, found {}", other.value.kind()),
+                ));
+                Vec::new()
+            }
+        };
+        if items.is_empty() {
+            for p in problems {
                 self.file_problem(Severity::Error, p);
-            } else {
-                // The WABA entry is wrong, so none of its numbers can be trusted.
-                self.row_problem(rows.clone(), p);
             }
+            return;
+        }
+        // The WABA entry is wrong, so none of its numbers can be trusted: each
+        // is invalid for these reasons, printed once here.
+        let reasons: Vec<String> = problems.into_iter().map(|p| self.row_problem(p)).collect();
+        for n in items {
+            self.number(n, &base, &reasons);
         }
     }
 
-    fn number(&mut self, item: Lined<Node>, base: &RawFields) {
-        let index = self.manifest.rows.len();
+    fn number(&mut self, item: Lined<Node>, base: &Inherited, waba_reasons: &[String]) {
         let line = line_of(&item);
-        let mut fields = base.clone();
+        let mut own = base.clone();
         let mut problems: Vec<Problem> = Vec::new();
         match item.value {
             Node::Map(entries) => {
@@ -338,7 +420,7 @@ impl Reader {
                         }
                         *slot = Some(key_line);
                         match scalar(&value) {
-                            Ok(raw) => f.set(&mut fields, raw),
+                            Ok(raw) => f.set(&mut own.fields, raw),
                             Err(message) => problems.push((key_line, f.name().into(), message)),
                         }
                         continue;
@@ -346,10 +428,15 @@ impl Reader {
                     let Some(name) = checked_key(&key, &mut others, |p| problems.push(p)) else {
                         continue;
                     };
+                    if Field::from_name(&name).is_none()
+                        && self.carried(&name, &value, &mut own, &mut problems)
+                    {
+                        continue;
+                    }
                     let message = if Field::from_name(&name).is_some() {
                         "goes on the WABA entry, not on a number".to_string()
                     } else {
-                        format!("unknown key{}", did_you_mean(&name, &number_field_names()))
+                        format!("unknown key{}", field_hint(&name, &number_fields()))
                     };
                     problems.push((key_line, name, message));
                 }
@@ -363,15 +450,26 @@ impl Reader {
                 ),
             )),
         }
-        self.manifest.rows.push(RawRow {
-            row: u32::try_from(index + 1).unwrap_or(u32::MAX),
+        self.rows += 1;
+        let mut reasons = waba_reasons.to_vec();
+        reasons.extend(problems.into_iter().map(|p| self.row_problem(p)));
+        let row = RawRow {
+            row: u32::try_from(self.rows).unwrap_or(u32::MAX),
             source: self.source(line),
-            fields,
-            origin: None,
-        });
-        for p in problems {
-            self.row_problem(index..index + 1, p);
-        }
+            fields: own.fields,
+            extra: own.extra.into_boxed_slice(),
+            prior: None,
+            problems: reasons,
+        };
+        (self.sink)(row);
+    }
+}
+
+/// " (did you mean `x`?)" among `fields`, or the advice for a key of one's own.
+fn field_hint(name: &str, fields: &[Field]) -> String {
+    match suggest_field(name, fields) {
+        Some(f) => format!(" (did you mean `{f}`?)"),
+        None => String::new(),
     }
 }
 
@@ -400,14 +498,15 @@ fn checked_key(
     Some(name)
 }
 
-/// A field's value: a scalar, or nothing. A plain scalar YAML would read as a
-/// number keeps its text as written and is marked `from_integer`; booleans
-/// become `true`/`false`.
+/// A field's value: a scalar (trimmed), or nothing. A plain scalar YAML would
+/// read as a number keeps its text as written and is marked `from_integer`;
+/// booleans become `true`/`false`.
 fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
+    // A blank string (`""`, `"  "`) is kept: it was given, and `verified_name`
+    // refuses it rather than dropping it; `~` or nothing at all is absent.
     let raw = |text: &str, from_integer| {
-        let text = text.trim();
-        (!text.is_empty()).then(|| RawValue {
-            text: text.to_string(),
+        Some(RawValue {
+            text: text.trim().to_string(),
             from_integer,
         })
     };
@@ -424,7 +523,7 @@ fn scalar(v: &Lined<Node>) -> Result<Option<RawValue>, String> {
 
 fn describe(n: &Node) -> String {
     match n.key_text() {
-        Some(t) => format!("`{t}`"),
+        Some(t) => format!("`{}`", clip(&t)),
         None => n.kind().to_string(),
     }
 }

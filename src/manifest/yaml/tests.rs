@@ -1,14 +1,26 @@
 //! Unit tests of the YAML reader: flattening, lines, keys, bad files.
 
-use super::super::{Format, ManifestError, read_manifest_bytes};
+use super::super::{Format, ManifestError, ReadOptions, read_manifest_bytes};
 use super::*;
 
 fn read_str(text: &str) -> Manifest {
-    read_manifest_bytes("m.yaml", text.as_bytes(), Format::Yaml).unwrap()
+    read_manifest_bytes(
+        "m.yaml",
+        text.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap()
 }
 
 fn err(text: &str) -> ManifestError {
-    read_manifest_bytes("m.yaml", text.as_bytes(), Format::Yaml).unwrap_err()
+    read_manifest_bytes(
+        "m.yaml",
+        text.as_bytes(),
+        Format::Yaml,
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
 }
 
 fn text(v: &Option<RawValue>) -> &str {
@@ -17,7 +29,7 @@ fn text(v: &Option<RawValue>) -> &str {
 
 fn diags(m: &Manifest) -> Vec<String> {
     let mut d: Vec<String> = m.diagnostics.iter().map(|d| d.to_string()).collect();
-    d.extend(m.row_problems.iter().map(|p| p.diagnostic.to_string()));
+    d.extend(m.row_diagnostics.iter().map(|d| d.to_string()));
     d
 }
 
@@ -126,15 +138,19 @@ fn unknown_keys_are_errors_at_their_line() {
             "m.yaml:2: error: wabaz: unknown key (did you mean `wabas`?)",
             "m.yaml:4: error: verfied_name: unknown key (did you mean `verified_name`?)",
             "m.yaml:5: error: cc: cannot have a default: give `cc` on each number",
+            "m.yaml:8: error: tokn_env: unknown key (did you mean `token_env`?)",
             "m.yaml:11: error: phone_numbr: unknown key (did you mean `phone_number`?)",
             "m.yaml:12: error: waba_id: goes on the WABA entry, not on a number",
-            "m.yaml:8: error: tokn_env: unknown key (did you mean `token_env`?)",
         ]
     );
     // The WABA-level problem makes both of its rows invalid; the number-level
     // ones only their own row.
-    let ranges: Vec<_> = m.row_problems.iter().map(|p| p.rows.clone()).collect();
-    assert_eq!(ranges, [0..1, 1..2, 0..2]);
+    let problems: Vec<usize> = m.rows.iter().map(|r| r.problems.len()).collect();
+    assert_eq!(problems, [2, 2]);
+    assert_eq!(
+        m.rows[0].problems[0],
+        "tokn_env: unknown key (did you mean `token_env`?)"
+    );
 }
 
 #[test]
@@ -246,4 +262,45 @@ fn modest_aliases_are_fine() {
     );
     assert_eq!(m.rows.len(), 2);
     assert_eq!(m.rows[1].source.line, 6, "an alias row points at the alias");
+}
+
+#[test]
+fn ignored_keys_are_carried_with_the_fields_precedence() {
+    let options = ReadOptions {
+        ignore_columns: vec!["client".into(), "Notes".into()],
+        ..ReadOptions::default()
+    };
+    let yaml = r"version: 1
+defaults: {notes: default note}
+wabas:
+- waba_id: '1'
+  Client: Acme
+  numbers:
+  - {cc: '44', phone_number: '7700900123'}
+  - {cc: '44', phone_number: '7700900124', notes: own, client: [x]}
+";
+    let m = read_manifest_bytes("m.yaml", yaml.as_bytes(), Format::Yaml, &options).unwrap();
+    assert_eq!(m.extra_columns, ["client", "Notes"]);
+    assert_eq!(
+        diags(&m),
+        ["m.yaml:8: error: client: expected a single value, found a list"]
+    );
+    let extra: Vec<Vec<&str>> = m
+        .rows
+        .iter()
+        .map(|r| r.extra.iter().map(|v| &**v).collect())
+        .collect();
+    assert_eq!(extra, [vec!["Acme", "default note"], vec!["Acme", "own"]]);
+    assert_eq!(
+        m.rows[1].problems.len(),
+        1,
+        "the bad value makes its row invalid"
+    );
+    // Without the option, the same key is an unknown key.
+    let plain = read_str(yaml);
+    assert!(
+        diags(&plain)
+            .iter()
+            .any(|d| d.contains("Client: unknown key"))
+    );
 }

@@ -335,7 +335,8 @@ fn scan_error(file: &str, e: &ScanError) -> ManifestError {
         message: if message.is_empty() {
             "syntax error".into()
         } else {
-            message.to_string()
+            // The parser may quote the offending text.
+            crate::text::clip(message).into_owned()
         },
     }
 }

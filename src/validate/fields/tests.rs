@@ -109,7 +109,18 @@ fn phone_number_strips_punctuation_only() {
         ]
     );
     let (_, d) = run(Some(raw("1-800-FLOWERS")), phone_number);
-    assert!(d[0].contains("`F`, `L`, `O`, `W`, `E`, `R`, `S`"), "{d:?}");
+    assert!(
+        d[0].contains("`F`, `L`, `O`, `W`, `E`, `R`, `S` (only"),
+        "{d:?}"
+    );
+    let (_, d) = run(
+        Some(raw("call us: abcdefghijklmnopqrstuvwxyz")),
+        phone_number,
+    );
+    assert!(
+        d[0].contains("`c`, `a`, `l`, `u`, `s`, `:`, `b`, `d`, … (only"),
+        "{d:?}"
+    );
     let (_, d) = run(Some(raw("7700/900123")), phone_number);
     assert!(d[0].contains("`/` (only digits"), "{d:?}");
     let (_, d) = run(Some(raw("- ( )")), phone_number);
@@ -162,7 +173,7 @@ fn token_env_is_a_variable_name() {
         assert!(d.is_empty());
     }
     assert_eq!(run(None, token_env).0, Some(None));
-    for bad in ["1ABC", "MY-TOKEN", "$TOKEN", "A B", "TOKÉN"] {
+    for bad in ["1ABC", "MY-TOKEN", "A B", "TOKÉN"] {
         let (out, d) = run(Some(raw(bad)), token_env);
         assert_eq!(out, None, "{bad}");
         assert!(d[0].contains(&format!("`{bad}` is not a valid")), "{d:?}");
@@ -177,4 +188,89 @@ fn a_pasted_token_is_never_echoed() {
     assert!(!d[0].contains(secret));
     assert!(!d[0].contains("EAAG"));
     assert!(d[0].contains("looks like an access token"), "{d:?}");
+}
+
+#[test]
+fn ids_never_start_with_zero() {
+    for check in [
+        |v: Option<&RawValue>, f: &mut Findings| waba_id(v, f).is_some(),
+        |v: Option<&RawValue>, f: &mut Findings| preverified_id(v, f).is_some(),
+    ] {
+        let (ok, d) = run(Some(raw("0102290129340398")), check);
+        assert!(!ok);
+        assert!(
+            d[0].ends_with(
+                "`0102290129340398` is not an id: Meta ids never start with 0 (a typo, or a spreadsheet that padded it)"
+            ),
+            "{d:?}"
+        );
+        assert!(run(Some(raw("0")), check).1[0].contains("never start with 0"));
+        assert!(run(Some(raw("102290129340398")), check).0);
+    }
+}
+
+#[test]
+fn blank_values_are_absent_except_where_required() {
+    assert_eq!(run(Some(raw("")), preverified_id).0, Some(None));
+    assert_eq!(run(Some(raw("")), token_env).0, Some(None));
+    let b = run(Some(raw("")), |v, f| {
+        boolean(v, Field::MigratePhoneNumber, f)
+    });
+    assert_eq!(b.0, Some(false));
+    assert_eq!(
+        run(Some(raw("")), waba_id).1,
+        ["m:1: error: waba_id: required"]
+    );
+    assert_eq!(run(Some(raw("")), cc).1, ["m:1: error: cc: required"]);
+}
+
+#[test]
+fn spreadsheet_notation_gets_spreadsheet_advice() {
+    let advice = "by a spreadsheet: format the column as Text and export again";
+    type Check = fn(Option<&RawValue>, &mut Findings) -> bool;
+    let cases: [(&str, Check, &str); 6] = [
+        (
+            "4.47700900123E+11",
+            |v, f| phone_number(v, f).is_some(),
+            "scientific",
+        ),
+        (
+            "7700900125.0",
+            |v, f| phone_number(v, f).is_some(),
+            "decimal",
+        ),
+        ("1.0229E+14", |v, f| waba_id(v, f).is_some(), "scientific"),
+        (
+            "102290129340398.00",
+            |v, f| waba_id(v, f).is_some(),
+            "decimal",
+        ),
+        ("44.0", |v, f| cc(v, f).is_some(), "decimal"),
+        (
+            "9.87e5",
+            |v, f| preverified_id(v, f).is_some(),
+            "scientific",
+        ),
+    ];
+    for (given, check, kind) in cases {
+        let (ok, d) = run(Some(raw(given)), check);
+        assert!(!ok, "{given}");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].ends_with(&format!(
+                "`{given}` is a number turned into {kind} notation {advice}"
+            )),
+            "{d:?}"
+        );
+    }
+    // Dots as separators are a phone number's own punctuation.
+    for fine in ["7946.0000", "020.7946.0000", "7700.900.123"] {
+        assert!(run(Some(raw(fine)), phone_number).0.is_some(), "{fine}");
+    }
+    // Unquoted in YAML, the advice is YAML's.
+    let yaml = RawValue {
+        text: "4.47700900123E+11".into(),
+        from_integer: true,
+    };
+    assert!(run(Some(yaml), phone_number).1[0].contains("put the value in quotes"));
 }
