@@ -23,7 +23,7 @@ use crate::manifest::ReadOptions;
 use crate::results::OpenMode;
 use crate::send::Through;
 use crate::ui::{Output, Verbosity};
-use crate::validate::ValidateOptions;
+use crate::validate::{EnvVarName, ValidateOptions};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
@@ -383,7 +383,7 @@ pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
                 strict_numbers: a.strict_numbers,
                 read: a.read.options(),
             },
-            token_env: a.token_env,
+            token_env: var_name("--token-env", &a.token_env)?,
             limits: a.limits.limits()?,
             output,
         }),
@@ -416,6 +416,14 @@ impl LimitArgs {
             self.timeout,
         )?)
     }
+}
+
+/// An option that names an environment variable: a variable name, never a
+/// secret pasted in its place (which is refused without being echoed).
+fn var_name(flag: &str, value: &str) -> Result<String, Refused> {
+    EnvVarName::parse_flag(flag, value)
+        .map(|n| n.as_str().to_string())
+        .map_err(Refused::msg)
 }
 
 /// Meta's Graph API, where a run sends unless told otherwise.
@@ -503,8 +511,12 @@ impl SendArgs {
                 graph_endpoint(self.graph_url)?
             },
             api_version: ApiVersion::parse(&self.api_version)?,
-            token_env: self.token_env,
-            app_secret_env: self.app_secret_env,
+            token_env: var_name("--token-env", &self.token_env)?,
+            app_secret_env: self
+                .app_secret_env
+                .as_deref()
+                .map(|v| var_name("--app-secret-env", v))
+                .transpose()?,
             limits: self.limits.limits()?,
             dry_run: self.dry_run,
             skip_invalid: self.skip_invalid,
@@ -520,7 +532,7 @@ impl SendArgs {
             },
             codes: self.codes,
             ask_codes: self.ask_codes,
-            pin_env: self.pin_env,
+            pin_env: var_name("--pin-env", &self.pin_env)?,
             max_register_calls: self.max_register_calls,
             audit_log: self.audit_log,
             output,

@@ -145,6 +145,13 @@ impl SandboxArgs {
             .0
             .extend(args.expired_tokens.iter().cloned());
         if let Some(name) = &args.app_secret_env {
+            // A name, never a secret pasted in its place (not echoed).
+            crate::validate::EnvVarName::parse_flag("--app-secret-env", name).map_err(
+                |message| SandboxError::BadFlag {
+                    flag: "--app-secret-env",
+                    message,
+                },
+            )?;
             // Same checks (set, non-empty, UTF-8) as the runner's; the sandbox then
             // needs the raw value to verify proofs.
             crate::secret::AppSecret::from_env(name)?;

@@ -248,3 +248,47 @@ fn retry_of_a_manifest_says_to_use_run() {
         left_behind(dir.path())
     );
 }
+
+#[test]
+fn a_secret_given_where_a_variable_name_is_expected_is_never_echoed() {
+    let (dir, m) = setup();
+    let res = dir.path().join("r.csv");
+    let token = "EAABwzLixnjYBO1234567890abcdefghijkl";
+    for flag in ["--token-env", "--pin-env", "--app-secret-env"] {
+        let (code, err) = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            flag,
+            token,
+        ]);
+        assert_eq!(code, Some(2), "{flag}: {err}");
+        assert!(
+            !err.contains(token) && !err.contains("EAABwz"),
+            "{flag}: {err}"
+        );
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
+    let (code, err) = run(&["plan", m.to_str().unwrap(), "--token-env", token]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("EAABwz"), "{err}");
+    let (code, err) = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--results",
+        res.to_str().unwrap(),
+        "--token-env",
+        "$WABA_ACCESS_TOKEN",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("without `$`"), "{err}");
+    let (code, err) = run(&["sandbox", "--app-secret-env", token]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("EAABwz"), "{err}");
+    assert!(
+        left_behind(dir.path()).is_empty(),
+        "{:?}",
+        left_behind(dir.path())
+    );
+}
