@@ -1,9 +1,11 @@
 //! `plan` (SPEC section 2): what a run would send, per WABA, and how long it
 //! would take under the limits. No network.
 //!
-//! The time model is the runner's scheduling model (SPEC section 4):
+//! Each row costs the calls `--through` implies from where it stands (1 to 4:
+//! create, request_code, verify_code, register; a pre-verified number skips
+//! the code). The time model is the runner's scheduling model (SPEC section 4):
 //! - per WABA, a rolling window of N calls per UNIT with bursts allowed: a WABA
-//!   with k rows needs `floor((k-1)/N)` full windows, then one request;
+//!   with k calls needs `floor((k-1)/N)` full windows, then one request;
 //! - the global `--rate` paces every request evenly: `(total-1)/rate`;
 //! - `--concurrency` C with an assumed request latency L: `total·L/C`;
 //! - WABAs run in parallel, so the run takes the longest of these.
@@ -14,7 +16,7 @@
 use crate::limits::Limits;
 use crate::text::{duration, plural};
 use crate::validate::{ValidRow, WabaId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -31,10 +33,20 @@ pub struct TokenUse {
     pub is_set: bool,
 }
 
+/// A row of the plan: the calls it needs to get as far as asked (0: it is
+/// there already, or final in the results being resumed).
+#[derive(Debug, Clone, Copy)]
+pub struct PlanRow<'a> {
+    pub row: &'a ValidRow,
+    pub calls: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaPlan {
     pub waba_id: WabaId,
     pub to_send: usize,
+    /// Calls its rows need.
+    pub calls: usize,
     /// Already `created` in the results being resumed.
     pub skipped: usize,
     /// Variables of the rows to send, in order of first use.
@@ -57,7 +69,10 @@ pub struct Plan {
     /// In order of first appearance in the manifest.
     pub wabas: Vec<WabaPlan>,
     pub to_send: usize,
+    pub calls: usize,
     pub skipped: usize,
+    /// Where a run would send, and from which setting.
+    pub endpoint: Option<String>,
     pub estimate: Duration,
     pub bound: Bound,
     pub limits: Limits,
@@ -76,36 +91,34 @@ impl Plan {
     }
 }
 
-/// Group the rows by WABA, count what is left to send, estimate the time.
-/// `already_created` holds the `RowId::row` of rows a resumed results file
-/// already has as `created`.
+/// Group the rows by WABA, count what is left to send and its calls,
+/// estimate the time.
 pub fn build_plan<'a>(
-    rows: impl IntoIterator<Item = &'a ValidRow>,
-    already_created: &HashSet<u32>,
+    rows: impl IntoIterator<Item = PlanRow<'a>>,
     limits: &Limits,
     default_token_env: &str,
 ) -> Plan {
     // The same reading a run does: set, not blank, UTF-8.
-    build_plan_with(rows, already_created, limits, default_token_env, |name| {
+    build_plan_with(rows, limits, default_token_env, |name| {
         crate::secret::Token::from_env(name).is_ok()
     })
 }
 
 /// [`build_plan`] with the "is this variable set" test given (for tests).
 fn build_plan_with<'a>(
-    rows: impl IntoIterator<Item = &'a ValidRow>,
-    already_created: &HashSet<u32>,
+    rows: impl IntoIterator<Item = PlanRow<'a>>,
     limits: &Limits,
     default_token_env: &str,
     is_set: impl Fn(&str) -> bool,
 ) -> Plan {
     let mut wabas: Vec<WabaPlan> = Vec::new();
     let mut index: HashMap<&'a WabaId, usize> = HashMap::new();
-    for row in rows {
+    for PlanRow { row, calls } in rows {
         let i = *index.entry(&row.waba_id).or_insert_with(|| {
             wabas.push(WabaPlan {
                 waba_id: row.waba_id.clone(),
                 to_send: 0,
+                calls: 0,
                 skipped: 0,
                 tokens: Vec::new(),
                 estimate: Duration::ZERO,
@@ -113,11 +126,12 @@ fn build_plan_with<'a>(
             wabas.len() - 1
         });
         let w = &mut wabas[i];
-        if already_created.contains(&row.id.row) {
+        if calls == 0 {
             w.skipped += 1;
             continue;
         }
         w.to_send += 1;
+        w.calls += calls as usize;
         let env = row.token_var(default_token_env);
         match w.tokens.iter_mut().find(|t| t.env == env) {
             Some(t) => t.rows += 1,
@@ -131,7 +145,7 @@ fn build_plan_with<'a>(
     let mut bound = Bound::Nothing;
     let mut estimate = Duration::ZERO;
     for w in &mut wabas {
-        w.estimate = waba_time(w.to_send, limits);
+        w.estimate = waba_time(w.calls, limits);
         if w.estimate > estimate {
             estimate = w.estimate;
             // One burst waits for no window: nothing bounds it but latency.
@@ -143,18 +157,19 @@ fn build_plan_with<'a>(
         }
     }
     let to_send: usize = wabas.iter().map(|w| w.to_send).sum();
+    let calls: usize = wabas.iter().map(|w| w.calls).sum();
     let skipped = wabas.iter().map(|w| w.skipped).sum();
     if let Some(rate) = limits.rate
-        && to_send > 0
+        && calls > 0
     {
-        let t = rate.interval().saturating_mul(count_u32(to_send - 1)) + ASSUMED_LATENCY;
+        let t = rate.interval().saturating_mul(count_u32(calls - 1)) + ASSUMED_LATENCY;
         if t > estimate {
             estimate = t;
             bound = Bound::GlobalRate;
         }
     }
     let concurrency = count_u32(limits.concurrency.max(1));
-    let t = ASSUMED_LATENCY.saturating_mul(count_u32(to_send)) / concurrency;
+    let t = ASSUMED_LATENCY.saturating_mul(count_u32(calls)) / concurrency;
     if t > estimate {
         estimate = t;
         bound = Bound::Concurrency;
@@ -162,21 +177,23 @@ fn build_plan_with<'a>(
     Plan {
         wabas,
         to_send,
+        calls,
         skipped,
+        endpoint: None,
         estimate,
         bound,
         limits: limits.clone(),
     }
 }
 
-/// One WABA's rows under its rolling window (bursts allowed): full windows for
+/// One WABA's calls under its rolling window (bursts allowed): full windows for
 /// all but the last burst, then one request.
-pub fn waba_time(rows: usize, limits: &Limits) -> Duration {
-    if rows == 0 {
+pub fn waba_time(calls: usize, limits: &Limits) -> Duration {
+    if calls == 0 {
         return Duration::ZERO;
     }
     let per = limits.rate_per_waba;
-    let windows = (rows - 1) / usize::try_from(per.count.max(1)).unwrap_or(usize::MAX);
+    let windows = (calls - 1) / usize::try_from(per.count.max(1)).unwrap_or(usize::MAX);
     per.per.saturating_mul(count_u32(windows)) + ASSUMED_LATENCY
 }
 
@@ -195,8 +212,8 @@ impl fmt::Display for Plan {
             .max(4);
         writeln!(
             f,
-            "{:<id_w$}  {:>7}  {:>7}  {:>10}  token",
-            "WABA", "to send", "skipped", "est. time"
+            "{:<id_w$}  {:>7}  {:>5}  {:>7}  {:>10}  token",
+            "WABA", "to send", "calls", "skipped", "est. time"
         )?;
         for w in &self.wabas {
             let tokens: Vec<String> = w
@@ -223,9 +240,10 @@ impl fmt::Display for Plan {
             };
             writeln!(
                 f,
-                "{:<id_w$}  {:>7}  {:>7}  {:>10}  {tokens}",
+                "{:<id_w$}  {:>7}  {:>5}  {:>7}  {:>10}  {tokens}",
                 w.waba_id.as_str(),
                 w.to_send,
+                w.calls,
                 w.skipped,
                 time,
             )?;
@@ -233,13 +251,18 @@ impl fmt::Display for Plan {
         writeln!(f)?;
         writeln!(
             f,
-            "Total: {} row{} to send to {} WABA{}, {} skipped (already created)",
+            "Total: {} row{} to send to {} WABA{} in {} call{}, {} skipped (already as far as asked)",
             self.to_send,
             plural(self.to_send),
             self.wabas.len(),
             plural(self.wabas.len()),
+            self.calls,
+            plural(self.calls),
             self.skipped
         )?;
+        if let Some(endpoint) = &self.endpoint {
+            writeln!(f, "A run would send to {endpoint}")?;
+        }
         let l = &self.limits;
         writeln!(
             f,

@@ -175,7 +175,7 @@ pub struct PlanArgs {
     /// Manifest file: YAML (.yaml/.yml) or CSV.
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
-    /// A results file of an earlier run: rows already `created` there are counted as skipped.
+    /// A results file being resumed: rows `run --resume` would keep (final there, or already as far as --through) are skipped.
     #[arg(long, value_name = "RESULTS")]
     pub resume: Option<PathBuf>,
     /// Numbers that are possible but not valid for their country are errors.
@@ -184,6 +184,9 @@ pub struct PlanArgs {
     /// Environment variable holding the default access token (as for `run`); only whether it is set is shown.
     #[arg(long, value_name = "NAME", default_value = "WABA_ACCESS_TOKEN")]
     pub token_env: String,
+    /// How far a run would take each row (create, request-code, register): each row costs the calls that implies.
+    #[arg(long, value_name = "STEP", value_enum, default_value_t = ThroughArg::Create)]
+    pub through: ThroughArg,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -286,6 +289,16 @@ pub enum ThroughArg {
     Register,
 }
 
+impl From<ThroughArg> for Through {
+    fn from(t: ThroughArg) -> Through {
+        match t {
+            ThroughArg::Create => Through::Create,
+            ThroughArg::RequestCode => Through::RequestCode,
+            ThroughArg::Register => Through::Register,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Manifest file: YAML (.yaml/.yml) or CSV.
@@ -386,6 +399,13 @@ pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
             token_env: var_name("--token-env", &a.token_env)?,
             limits: a.limits.limits()?,
             output,
+            through: a.through.into(),
+            endpoint: Some(match graph_endpoint(None)? {
+                run::Endpoint::Graph { url, from } => {
+                    format!("{url}/{DEFAULT_API_VERSION} (from {from})")
+                }
+                run::Endpoint::Sandbox => "the sandbox".into(),
+            }),
         }),
         Command::Run(a) => {
             run::command(a.send.config(run::Input::Manifest(a.manifest), output)?).await
@@ -525,11 +545,7 @@ impl SendArgs {
                 read: self.read.options(),
             },
             summary_json: self.summary_json,
-            through: match self.through {
-                ThroughArg::Create => Through::Create,
-                ThroughArg::RequestCode => Through::RequestCode,
-                ThroughArg::Register => Through::Register,
-            },
+            through: self.through.into(),
             codes: self.codes,
             ask_codes: self.ask_codes,
             pin_env: var_name("--pin-env", &self.pin_env)?,

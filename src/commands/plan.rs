@@ -1,90 +1,85 @@
-//! `plan` command: validate the manifest, count what a run would send per WABA
-//! (minus rows already `created` in `--resume RESULTS`, or in the manifest itself
-//! when it is a results file) and estimate the time
-//! under the limits. Never touches the network.
+//! `plan` command: validate the manifest and count, per WABA, the rows a run
+//! would take on and the calls `--through` implies for them (rows already as
+//! far as asked — in `--resume RESULTS`, or in the manifest itself when it is a
+//! results file — are skipped), then estimate the time under the limits.
+//! Never touches the network.
 
 use crate::exit::{Outcome, Refused};
 use crate::limits::Limits;
-use crate::manifest::{Manifest, ManifestError, ReadOptions, read_manifest};
-use crate::plan::build_plan;
-use crate::schema::Status;
+use crate::plan::{PlanRow, build_plan};
+use crate::results::read_results;
+use crate::schema::{ResultRecord, Status};
+use crate::send::{Progress, Through, calls_left};
 use crate::ui::Output;
 use crate::ui::diagnostics::print_validation_as;
-use crate::validate::{Severity, ValidateOptions, validate};
-use std::collections::HashSet;
+use crate::validate::{ValidRow, ValidateOptions, load_and_validate};
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What `plan` reads and the limits it estimates under.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub manifest: PathBuf,
-    /// A results file whose `created` rows are not counted.
+    /// A results file being resumed: its final rows are not counted.
     pub resume: Option<PathBuf>,
     pub options: ValidateOptions,
     pub token_env: String,
     pub limits: Limits,
     /// `--quiet`: the plan without the manifest's warnings.
     pub output: Output,
+    /// How far a run would take each row.
+    pub through: Through,
+    /// Where a run would send, and from which setting.
+    pub endpoint: Option<String>,
 }
 
 pub fn command(config: &Config) -> Result<Outcome, Refused> {
-    // Read once: the rows are validated, and a results file's outcomes kept.
-    let manifest = read_manifest(&config.manifest, &config.options.read)?;
-    let validation = validate(&manifest, &config.options);
+    let validation = load_and_validate(&config.manifest, &config.options)?;
     if !validation.diagnostics.is_empty() {
         print_validation_as(&validation, &config.manifest, &config.output);
     }
     if !validation.is_valid() {
         return Ok(Outcome::Refused);
     }
-    let created = match &config.resume {
-        // A results file given as the manifest: what `retry` would send, so its
-        // `created` rows are skipped too.
-        None => created_in(&manifest).unwrap_or_default(),
-        Some(path) => created_rows(path)?,
+    let resumed: HashMap<u32, ResultRecord> = match &config.resume {
+        Some(path) => {
+            let lines = read_results(path).map_err(|e| Refused::msg(format!("--resume: {e}")))?;
+            crate::results::latest_per_row(&lines)
+                .into_iter()
+                .map(|l| (l.row, l))
+                .collect()
+        }
+        None => HashMap::new(),
     };
-    let plan = build_plan(
-        validation.valid_rows(),
-        &created,
-        &config.limits,
-        &config.token_env,
-    );
+    let rows = validation.valid_rows().map(|row| PlanRow {
+        row,
+        calls: calls(row, resumed.get(&row.id.row), config.through),
+    });
+    let mut plan = build_plan(rows, &config.limits, &config.token_env);
+    plan.endpoint = config.endpoint.clone();
     let _ = writeln!(std::io::stdout().lock(), "{plan}");
     Ok(Outcome::Done)
 }
 
-#[derive(Debug, thiserror::Error)]
-enum ResumeError {
-    #[error("--resume: {0}")]
-    Read(#[from] ManifestError),
-    #[error("--resume: {0} is not a results file (it has no `row` and `status` columns)")]
-    NotResults(String),
-    #[error("--resume: {0}")]
-    Header(String),
-}
-
-/// The `row` numbers the results file at `path` records as `created`. A
-/// results file is a manifest too, so the manifest reader reads it.
-fn created_rows(path: &Path) -> Result<HashSet<u32>, ResumeError> {
-    let m = read_manifest(path, &ReadOptions::default())?;
-    if let Some(d) = m.diagnostics.iter().find(|d| d.severity == Severity::Error) {
-        return Err(ResumeError::Header(d.to_string()));
+/// The calls a row needs, from its line in the results being resumed (a
+/// final line needs none), else its own line when the manifest is a results
+/// file (as `retry` carries it on), else from scratch.
+fn calls(row: &ValidRow, resumed: Option<&ResultRecord>, through: Through) -> u32 {
+    if let Some(line) = resumed {
+        let done = match line.status {
+            Status::Failed | Status::Invalid => true,
+            Status::Skipped => false,
+            s => through.reached(s),
+        };
+        if done {
+            return 0;
+        }
+        return calls_left(row, Progress::of_line(line).status, through);
     }
-    created_in(&m).ok_or_else(|| ResumeError::NotResults(path.display().to_string()))
-}
-
-/// The `row` numbers a manifest read from a results file records as
-/// `created`; `None` when it is not a results file.
-fn created_in(m: &Manifest) -> Option<HashSet<u32>> {
-    if !m.is_results_file() {
-        return None;
-    }
-    let created = m.rows.iter().filter_map(|r| r.prior.as_deref());
-    Some(
-        created
-            .filter(|p| p.status == Status::Created)
-            .map(|p| p.row)
-            .collect(),
-    )
+    let status = row
+        .prior
+        .as_ref()
+        .and_then(|p| Progress::of_line(&p.record).status);
+    calls_left(row, status, through)
 }

@@ -212,6 +212,11 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
         token_env: config.token_env.clone(),
         limits: config.limits.clone(),
         output: config.output,
+        through: config.through,
+        endpoint: Some(match &config.endpoint {
+            Endpoint::Graph { url, from } => format!("{url}/{} (from {from})", config.api_version),
+            Endpoint::Sandbox => "the built-in sandbox (--sandbox)".into(),
+        }),
     }
 }
 

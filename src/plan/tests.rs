@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::limits::Rate;
+use std::collections::HashSet;
 
 fn limits(per_waba: &str, rate: Option<&str>, concurrency: usize) -> Limits {
     Limits {
@@ -19,9 +20,24 @@ fn row(n: u32, waba: &str, token: Option<&str>) -> ValidRow {
         .token_env(token)
 }
 
+/// The plan of `rows` at one call each but those in `done` (nothing to do).
+fn plan_of(
+    rows: &[ValidRow],
+    done: &HashSet<u32>,
+    limits: &Limits,
+    default: &str,
+    is_set: impl Fn(&str) -> bool,
+) -> Plan {
+    let plan_rows = rows.iter().map(|row| PlanRow {
+        row,
+        calls: u32::from(!done.contains(&row.id.row)),
+    });
+    build_plan_with(plan_rows, limits, default, is_set)
+}
+
 /// The plan of `rows`, none already created, every token variable set.
 fn plan_fresh(rows: &[ValidRow], limits: &Limits) -> Plan {
-    build_plan_with(rows, &HashSet::new(), limits, "T", |_| true)
+    plan_of(rows, &HashSet::new(), limits, "T", |_| true)
 }
 
 fn secs(s: f64) -> Duration {
@@ -48,7 +64,7 @@ fn groups_by_waba_counts_skipped_and_tokens() {
         row(5, "222", Some("B_TOKEN")),
     ];
     let created: HashSet<u32> = [2, 4].into();
-    let p = build_plan_with(&rows, &created, &limits("200/h", None, 8), "DEFAULT", |n| {
+    let p = plan_of(&rows, &created, &limits("200/h", None, 8), "DEFAULT", |n| {
         n == "A_TOKEN"
     });
     assert_eq!((p.to_send, p.skipped), (3, 2));
@@ -108,7 +124,7 @@ fn global_rate_and_concurrency_can_bound_instead() {
 #[test]
 fn nothing_to_send_takes_no_time() {
     let rows = vec![row(1, "111", None)];
-    let p = build_plan_with(&rows, &[1].into(), &limits("200/h", None, 8), "T", |_| true);
+    let p = plan_of(&rows, &[1].into(), &limits("200/h", None, 8), "T", |_| true);
     assert_eq!((p.to_send, p.skipped, p.estimate), (0, 1, Duration::ZERO));
     assert!(p.to_string().contains("Estimated time: under 1s"));
 }
@@ -116,7 +132,7 @@ fn nothing_to_send_takes_no_time() {
 #[test]
 fn display_shows_each_waba_and_the_totals() {
     let rows = vec![row(1, "111", Some("A_TOKEN")), row(2, "222", None)];
-    let p = build_plan_with(
+    let p = plan_of(
         &rows,
         &HashSet::new(),
         &limits("200/h", None, 8),
@@ -125,15 +141,15 @@ fn display_shows_each_waba_and_the_totals() {
     );
     let s = p.to_string();
     assert!(
-        s.contains("111         1        0    under 1s  A_TOKEN (set)"),
+        s.contains("111         1      1        0    under 1s  A_TOKEN (set)"),
         "{s}"
     );
     assert!(
-        s.contains("222         1        0    under 1s  WABA_ACCESS_TOKEN (NOT SET)"),
+        s.contains("222         1      1        0    under 1s  WABA_ACCESS_TOKEN (NOT SET)"),
         "{s}"
     );
     assert!(
-        s.contains("Total: 2 rows to send to 2 WABAs, 0 skipped"),
+        s.contains("Total: 2 rows to send to 2 WABAs in 2 calls, 0 skipped"),
         "{s}"
     );
     assert!(
@@ -145,4 +161,15 @@ fn display_shows_each_waba_and_the_totals() {
         s.contains("Estimated time: under 1s, without"),
         "one burst waits for nothing: {s}"
     );
+}
+
+#[test]
+fn the_calls_through_implies_count_in_the_estimate() {
+    // 150 rows at 4 calls each on one WABA at 200/h: 600 calls, 3 full windows.
+    let rows: Vec<ValidRow> = (1..=150).map(|n| row(n, "111", None)).collect();
+    let plan_rows = rows.iter().map(|row| PlanRow { row, calls: 4 });
+    let p = build_plan_with(plan_rows, &limits("200/h", None, 8), "T", |_| true);
+    assert_eq!((p.to_send, p.calls), (150, 600));
+    assert_eq!(p.estimate, secs(2.0 * 3600.0) + ASSUMED_LATENCY);
+    assert!(p.to_string().contains("in 600 calls"), "{p}");
 }

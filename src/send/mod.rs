@@ -43,7 +43,7 @@ use crate::validate::ValidRow;
 
 pub use api::{Api, CallOk, perform};
 pub use policy::{Effects, Fate, Policy, Rules, Verdict};
-pub use steps::{Through, initial_call};
+pub use steps::{Through, calls_left, initial_call};
 
 /// Index of a token in the run's token table (tokens themselves stay there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -112,6 +112,34 @@ pub fn initial_call(row: &ValidRow, progress: &mut Progress, rules: &Rules) -> O
     }
 }
 
+/// How many step calls a row at `status` still needs to get as far as
+/// `through` (lookups and retries not counted): 0 when it is there.
+pub fn calls_left(row: &ValidRow, status: Option<Status>, through: Through) -> u32 {
+    let preverified = row.preverified_id.is_some();
+    let rank = |s: Option<Status>| match s {
+        None => 0,
+        Some(Status::Created) => 1,
+        Some(Status::CodeRequested) => 2,
+        Some(Status::Verified) => 3,
+        Some(Status::Registered) => 4,
+        Some(_) => 0,
+    };
+    let at = rank(status);
+    let mut calls = u32::from(at < 1);
+    if through >= Through::RequestCode && !preverified && at < 2 {
+        calls += 1;
+    }
+    if through == Through::Register {
+        if !preverified && at < 3 {
+            calls += 1;
+        }
+        if at < 4 {
+            calls += 1;
+        }
+    }
+    calls
+}
+
 /// The line a row's progress writes: its status, at the step that got it there.
 pub(super) fn progress_line(job: &Job, note: Option<String>, reconciled: bool) -> RowResult {
     let status = job.progress.status.unwrap_or(Status::Created);
@@ -272,6 +300,25 @@ mod tests {
             Some(Call::Register)
         );
         assert_eq!(first(&row, Some(Registered), Through::Register), None);
+    }
+
+    #[test]
+    fn calls_left_counts_the_steps_to_through() {
+        let row = ValidRow::fixture(1, "7700900001");
+        let mut pre = row.clone();
+        pre.preverified_id = Some("5".into());
+        use Status::*;
+        assert_eq!(calls_left(&row, None, Through::Create), 1);
+        assert_eq!(calls_left(&row, None, Through::RequestCode), 2);
+        assert_eq!(calls_left(&row, None, Through::Register), 4);
+        assert_eq!(calls_left(&pre, None, Through::Register), 2);
+        assert_eq!(calls_left(&row, Some(Created), Through::Register), 3);
+        assert_eq!(calls_left(&row, Some(CodeRequested), Through::Register), 2);
+        assert_eq!(calls_left(&row, Some(Registered), Through::Register), 0);
+        assert_eq!(
+            calls_left(&row, Some(CodeRequested), Through::RequestCode),
+            0
+        );
     }
 
     #[test]

@@ -207,16 +207,17 @@ fn plan_shows_each_waba_and_never_a_token_value() {
     let lines = squeezed(&stdout);
     // 3 rows at 2/h: a burst of 2, then one more an hour later.
     assert!(
-        lines.contains(&"105937261840233 3 0 1h 0m CLIENT_LUMIERE_TOKEN (set)".to_string()),
+        lines.contains(&"105937261840233 3 3 0 1h 0m CLIENT_LUMIERE_TOKEN (set)".to_string()),
         "{stdout}"
     );
     assert!(
-        lines.contains(&"102290129340398 3 0 1h 0m AGENCY_TOKEN (NOT SET)".to_string()),
+        lines.contains(&"102290129340398 3 3 0 1h 0m AGENCY_TOKEN (NOT SET)".to_string()),
         "{stdout}"
     );
     assert!(
         lines.contains(
-            &"Total: 37 rows to send to 12 WABAs, 0 skipped (already created)".to_string()
+            &"Total: 37 rows to send to 12 WABAs in 37 calls, 0 skipped (already as far as asked)"
+                .to_string()
         ),
         "{stdout}"
     );
@@ -233,25 +234,39 @@ fn plan_shows_each_waba_and_never_a_token_value() {
 /// itself the manifest.
 fn assert_skips_good_results_created_rows(out: &str) {
     assert!(
-        squeezed(out).contains(&"104851937262514 0 1 - -".to_string()),
+        squeezed(out).contains(&"104851937262514 0 0 1 - -".to_string()),
         "{out}"
     );
     assert!(
-        out.contains("Total: 1 row to send to 2 WABAs, 2 skipped"),
+        out.contains("Total: 1 row to send to 2 WABAs in 1 call, 2 skipped"),
         "{out}"
     );
 }
 
 #[test]
-fn plan_resume_skips_created_rows() {
+fn plan_resume_skips_what_run_resume_would_keep() {
+    // As `run --resume`: rows final in the file (created, and failed too)
+    // are kept; retry is what carries failed rows on.
     let (code, out, err) = run(&["plan", "good.csv", "--resume", "good_results.csv"]);
     assert_eq!(code, 0, "{err:?}");
     assert!(
-        squeezed(&out)
-            .contains(&"102290129340398 1 1 under 1s CLIENT_A_TOKEN (NOT SET)".to_string()),
+        out.contains("Total: 0 rows to send to 2 WABAs in 0 calls, 3 skipped"),
         "{out}"
     );
-    assert_skips_good_results_created_rows(&out);
+    // Going further than the file went: the created rows need their next steps.
+    let (code, out, err) = run(&[
+        "plan",
+        "good.csv",
+        "--resume",
+        "good_results.csv",
+        "--through",
+        "request-code",
+    ]);
+    assert_eq!(code, 0, "{err:?}");
+    assert!(
+        out.contains("Total: 2 rows to send to 2 WABAs in 2 calls, 1 skipped"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -262,11 +277,12 @@ fn plan_refuses_invalid_manifests_and_non_results_files() {
     assert!(err.iter().any(|l| l.starts_with("bad_rows.csv:3: error:")));
     let (code, _, err) = run(&["plan", "good.csv", "--resume", "good.csv"]);
     assert_eq!(code, 2);
-    assert_eq!(
-        err,
-        [
-            "waba-provision: error: --resume: good.csv is not a results file (it has no `row` and `status` columns)"
-        ]
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0].starts_with(
+            "waba-provision: error: --resume: good.csv is not a waba-provision results file"
+        ),
+        "{err:?}"
     );
     let (code, _, err) = run(&["plan", "good.csv", "--rate", "fast"]);
     assert_eq!(code, 2);
@@ -274,6 +290,24 @@ fn plan_refuses_invalid_manifests_and_non_results_files() {
         err[0].starts_with("waba-provision: error: --rate:"),
         "{err:?}"
     );
+}
+
+#[test]
+fn plan_counts_the_calls_through_implies_and_says_where_a_run_would_send() {
+    let (code, out, err) = run(&["plan", "good.csv", "--through", "register"]);
+    assert_eq!(code, 0, "{err:?}");
+    assert!(
+        out.contains("Total: 3 rows to send to 2 WABAs in 12 calls"),
+        "{out}"
+    );
+    assert!(
+        out.contains("A run would send to https://graph.facebook.com/v25.0 (from the default)"),
+        "{out}"
+    );
+    // Rows created already need three calls more each; the other one four.
+    let (code, out, err) = run(&["plan", "good_results.csv", "--through", "register"]);
+    assert_eq!(code, 0, "{err:?}");
+    assert!(out.contains("in 10 calls, 0 skipped"), "{out}");
 }
 
 #[test]
