@@ -15,7 +15,7 @@ mod sandbox_help;
 
 pub use sandbox::SandboxArgs;
 
-use crate::commands::{self, completions, man, plan, run, validate};
+use crate::commands::{self, completions, man, plan, run, status, validate};
 use crate::exit::{Outcome, Refused};
 use crate::graph::ApiVersion;
 use crate::limits::Limits;
@@ -110,6 +110,11 @@ pub enum Command {
         after_help = "Examples:\n  waba-provision retry results.csv --results retry-1.csv\n  waba-provision retry results.csv --results retry-1.csv --max-attempts 8"
     )]
     Retry(RetryArgs),
+    /// Read each created number's state from Meta (status, verification, display-name review) into a CSV.
+    #[command(
+        after_help = "Examples:\n  waba-provision status results.csv                       # CSV on stdout, counts on stderr\n  waba-provision status results.csv --results status.csv\n\nExit codes: 0 every number read; 1 some could not be read; 2 usage error; 3 aborted."
+    )]
+    Status(StatusArgs),
     /// Serve a local fake Graph API on loopback, for rehearsals and tests.
     Sandbox(SandboxArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
@@ -219,25 +224,8 @@ pub struct SendArgs {
     /// Results CSV to write (one line per manifest row).
     #[arg(long, value_name = "FILE")]
     pub results: PathBuf,
-    /// Graph API base URL [default: https://graph.facebook.com; env: WABA_GRAPH_URL]. The run says where it sends, and from which setting, before anything else.
-    #[arg(long, value_name = "URL")]
-    pub graph_url: Option<String>,
-    /// Graph API version in the path, like v25.0.
-    #[arg(
-        long,
-        value_name = "V",
-        env = "WABA_API_VERSION",
-        default_value = DEFAULT_API_VERSION
-    )]
-    pub api_version: String,
-    /// Environment variable holding the default access token; a row's token_env overrides it.
-    #[arg(long, value_name = "NAME", default_value = "WABA_ACCESS_TOKEN")]
-    pub token_env: String,
-    /// Environment variable holding the app secret: every call then carries appsecret_proof.
-    #[arg(long, value_name = "NAME")]
-    pub app_secret_env: Option<String>,
     #[command(flatten)]
-    pub limits: LimitArgs,
+    pub connect: ConnectArgs,
     /// Continue an interrupted run: rows already final in FILE are kept and not re-sent.
     #[arg(long, conflicts_with = "force")]
     pub resume: bool,
@@ -276,9 +264,66 @@ pub struct SendArgs {
     /// Register calls allowed per number in any 72 hours (Meta locks a number after 10).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_register_calls: u32,
+}
+
+/// Where calls go and how: shared by `run`, `retry` and `status`.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectArgs {
+    /// Graph API base URL [default: https://graph.facebook.com; env: WABA_GRAPH_URL]. The run says where it sends, and from which setting, before anything else.
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Graph API version in the path, like v25.0.
+    #[arg(
+        long,
+        value_name = "V",
+        env = "WABA_API_VERSION",
+        default_value = DEFAULT_API_VERSION
+    )]
+    pub api_version: String,
+    /// Environment variable holding the default access token; a row's token_env overrides it.
+    #[arg(long, value_name = "NAME", default_value = "WABA_ACCESS_TOKEN")]
+    pub token_env: String,
+    /// Environment variable holding the app secret: every call then carries appsecret_proof.
+    #[arg(long, value_name = "NAME")]
+    pub app_secret_env: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Append one JSON line per HTTP exchange to FILE (times, status, Graph codes, fbtrace_id, usage headers, outcome; never a token or proof).
     #[arg(long, value_name = "FILE", env = "WABA_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+}
+
+/// `waba-provision status RESULTS`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A results file: every row with a phone_number_id is read from Meta.
+    #[arg(value_name = "RESULTS")]
+    pub previous: PathBuf,
+    /// Write the status CSV to FILE (default: stdout); an existing FILE needs --force.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+impl ConnectArgs {
+    fn config(self) -> Result<status::Connect, Refused> {
+        Ok(status::Connect {
+            endpoint: graph_endpoint(self.graph_url)?,
+            api_version: ApiVersion::parse(&self.api_version)?,
+            token_env: var_name("--token-env", &self.token_env)?,
+            app_secret_env: self
+                .app_secret_env
+                .as_deref()
+                .map(|v| var_name("--app-secret-env", v))
+                .transpose()?,
+            limits: self.limits.limits()?,
+            audit_log: self.audit_log,
+        })
+    }
 }
 
 /// `--through`.
@@ -413,6 +458,16 @@ pub async fn execute(cli: Cli, output: Output) -> Result<Outcome, Refused> {
         Command::Retry(a) => {
             run::command(a.send.config(run::Input::Retry(a.previous), output)?).await
         }
+        Command::Status(a) => {
+            status::command(status::Config {
+                input: a.previous,
+                results: a.results,
+                force: a.force,
+                connect: a.connect.config()?,
+                output,
+            })
+            .await
+        }
         Command::Sandbox(a) => commands::sandbox::command(a.config()?).await,
         Command::Completions(a) => completions::command(&completions::Config {
             shell: a.shell,
@@ -521,6 +576,7 @@ impl SendArgs {
             (_, true) => OpenMode::Force,
             _ => OpenMode::Fresh,
         };
+        let connect = self.connect.config()?;
         Ok(run::Config {
             input,
             results: self.results,
@@ -528,16 +584,12 @@ impl SendArgs {
             endpoint: if self.sandbox {
                 run::Endpoint::Sandbox
             } else {
-                graph_endpoint(self.graph_url)?
+                connect.endpoint
             },
-            api_version: ApiVersion::parse(&self.api_version)?,
-            token_env: var_name("--token-env", &self.token_env)?,
-            app_secret_env: self
-                .app_secret_env
-                .as_deref()
-                .map(|v| var_name("--app-secret-env", v))
-                .transpose()?,
-            limits: self.limits.limits()?,
+            api_version: connect.api_version,
+            token_env: connect.token_env,
+            app_secret_env: connect.app_secret_env,
+            limits: connect.limits,
             dry_run: self.dry_run,
             skip_invalid: self.skip_invalid,
             options: ValidateOptions {
@@ -550,7 +602,7 @@ impl SendArgs {
             ask_codes: self.ask_codes,
             pin_env: var_name("--pin-env", &self.pin_env)?,
             max_register_calls: self.max_register_calls,
-            audit_log: self.audit_log,
+            audit_log: connect.audit_log,
             output,
         })
     }
@@ -629,7 +681,7 @@ mod tests {
         let Command::Run(a) = cli.command else {
             panic!("not run")
         };
-        assert_eq!(a.send.api_version, DEFAULT_API_VERSION);
+        assert_eq!(a.send.connect.api_version, DEFAULT_API_VERSION);
         assert!(VERSION.starts_with(env!("CARGO_PKG_VERSION")));
         assert!(VERSION.contains(DEFAULT_API_VERSION));
         assert!(ApiVersion::parse(DEFAULT_API_VERSION).is_ok());

@@ -6,4 +6,5 @@ pub mod man;
 pub mod plan;
 pub mod run;
 pub mod sandbox;
+pub mod status;
 pub mod validate;

@@ -2,7 +2,7 @@
 //! through one constructor per status, so nothing fills the columns by hand
 //! and each status always fills the same columns.
 
-use crate::graph::Failure;
+use crate::graph::{Failure, NumberState};
 use crate::manifest::RawValue;
 use crate::schema::{ResultRecord, Status, Step};
 use crate::validate::{InvalidRow, RowId, ValidRow};
@@ -30,6 +30,8 @@ pub struct RowResult {
     /// Every register call this tool sent on the number (the
     /// `register_calls` column).
     pub register_calls: Vec<DateTime<Utc>>,
+    /// What Meta reported of the number, when it was read for `status`.
+    pub number: Option<Box<NumberState>>,
     /// The row was never sent in this run (its token was refused or its WABA
     /// stopped before its turn): the error is another row's, so its HTTP
     /// status and trace id are not copied.
@@ -48,6 +50,7 @@ impl RowResult {
             reconciled: false,
             existed: false,
             register_calls: Vec::new(),
+            number: None,
             sent: true,
         }
     }
@@ -73,6 +76,7 @@ impl RowResult {
             reconciled: false,
             existed: false,
             register_calls: Vec::new(),
+            number: None,
             sent: true,
         }
     }
@@ -89,6 +93,7 @@ impl RowResult {
             reconciled: false,
             existed: false,
             register_calls: Vec::new(),
+            number: None,
             sent: true,
         }
     }
@@ -112,6 +117,7 @@ impl RowResult {
             reconciled: false,
             existed: false,
             register_calls: Vec::new(),
+            number: None,
             sent: true,
         }
     }

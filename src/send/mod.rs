@@ -108,6 +108,8 @@ pub enum ReadWhy {
     /// The step's answer was lost (or an interrupted run sent it): it may
     /// have been carried out. `None`: we only know from the journal.
     InDoubt(Step, Option<Failure>),
+    /// `waba-provision status`: what Meta says of the number, nothing more.
+    Status,
 }
 
 impl ReadWhy {
@@ -117,6 +119,7 @@ impl ReadWhy {
             ReadWhy::AlreadyVerified(_) => Step::RequestCode,
             ReadWhy::AlreadyRegistered(_) => Step::Register,
             ReadWhy::InDoubt(step, _) => *step,
+            ReadWhy::Status => Step::Register,
         }
     }
 }

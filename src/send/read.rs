@@ -78,6 +78,15 @@ pub(super) fn on_state(job: Job, state: NumberState, rules: &Rules) -> Fate {
                 rules,
             )
         }
+        ReadWhy::Status => {
+            let status = job.progress.status.unwrap_or(Status::Created);
+            let step = job.row.prior.as_ref().map_or(Step::Create, |p| p.step);
+            let result = RowResult {
+                number: Some(Box::new(state)),
+                ..RowResult::progress(status, step, job.progress.phone_number_id.clone())
+            };
+            Fate::done(job, result)
+        }
         // Not done at Meta: the step is taken again (a register through the guard).
         ReadWhy::InDoubt(..) => {
             let line = steps::progress_line(&job, None, false);

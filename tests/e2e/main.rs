@@ -6,5 +6,6 @@ mod cli;
 mod operator;
 mod run;
 mod sandbox;
+mod status;
 mod support;
 mod validate;
