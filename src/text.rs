@@ -17,15 +17,27 @@ const CLIP_KEEP: usize = 48;
 /// a quoted CSV cell) are shown escaped, so the message stays one line.
 /// Borrowed, without copying, when the value is fine as it is.
 pub fn clip(value: &str) -> Cow<'_, str> {
+    clip_to(value, CLIP_CHARS, CLIP_KEEP)
+}
+
+/// A message from elsewhere (Meta's error text, a proxy's page) as it may
+/// appear in a results line or a summary: Meta's own sentences are kept whole
+/// (they run to about 200 characters), but a page of HTML is not.
+pub fn clip_message(value: &str) -> Cow<'_, str> {
+    clip_to(value, 400, 300)
+}
+
+/// [`clip`] with its bound and the characters kept before the ellipsis.
+fn clip_to(value: &str, max: usize, keep: usize) -> Cow<'_, str> {
     let is_plain = |c: char| !c.is_control();
     // Counting stops early: a 10 MB value is not walked to its end.
-    let long = value.chars().nth(CLIP_CHARS).is_some();
+    let long = value.chars().nth(max).is_some();
     if !long && value.chars().all(is_plain) {
         return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(CLIP_KEEP + 24);
     // Escapes count towards the bound: `\u{1b}` is six characters shown.
-    let budget = if long { CLIP_KEEP } else { CLIP_CHARS };
+    let budget = if long { keep } else { max };
     let mut shown = 0;
     let mut cut = false;
     for c in value.chars() {
@@ -104,6 +116,16 @@ pub fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_keep_meta_s_sentences_but_not_a_page() {
+        let meta = "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.";
+        assert_eq!(clip_message(meta), meta);
+        let page = "<html>".repeat(10_000);
+        let clipped = clip_message(&page);
+        assert!(clipped.chars().count() < 330, "{clipped}");
+        assert!(clipped.ends_with("(60.0 kB)"), "{clipped}");
+    }
 
     #[test]
     fn durations() {

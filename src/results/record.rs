@@ -5,6 +5,7 @@
 use crate::graph::{Failure, NumberState};
 use crate::manifest::RawValue;
 use crate::schema::{ResultRecord, Status, Step};
+use crate::text::clip_message;
 use crate::validate::{InvalidRow, RowId, ValidRow};
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -275,8 +276,8 @@ impl ResultRecord {
             Failure::Graph(e) => {
                 // Meta's `message` is often generic ("(#100) Invalid parameter");
                 // `error_user_msg` says what is actually wrong.
-                let mut message = e.message.clone();
-                if let Some(user) = e.user_msg.as_deref().filter(|u| {
+                let mut message = clip_message(&e.message).into_owned();
+                if let Some(user) = e.user_msg.as_deref().map(clip_message).filter(|u| {
                     let u = u.trim();
                     !u.is_empty() && u != e.message.trim()
                 }) {

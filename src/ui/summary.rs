@@ -10,7 +10,7 @@ use std::path::Path;
 use super::advice;
 use crate::runner::RunReport;
 use crate::schema::{ResultRecord, Status};
-use crate::text::{clip, duration, plural};
+use crate::text::{clip_message, duration, plural};
 
 /// Rows by status, as the results file finally says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl Summary {
                     code: code.clone(),
                     count: ec.count,
                     not_sent: ec.not_sent,
-                    message: clip(&ec.message).into_owned(),
+                    message: clip_message(&ec.message).into_owned(),
                     advice: advice.map(|a| a.text),
                     source: advice.map(|a| a.source),
                 }
