@@ -40,9 +40,29 @@ pub const COLUMNS: [&str; 25] = [
 /// the onboarding steps): such a file is still read, its missing columns empty.
 pub const V1_COLUMNS: usize = 19;
 
-/// A header line of a results file: the current one, or the first version's.
-pub fn is_results_header(cells: &[&str]) -> bool {
-    cells == COLUMNS || cells == &COLUMNS[..V1_COLUMNS]
+/// The carried columns of a results header (those `--ignore-column` kept,
+/// after the standard ones), or `None` when the cells are not a results
+/// header: the current columns (plus carried ones), or the first version's.
+pub fn results_header<'a>(cells: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    if cells.len() >= COLUMNS.len() && cells[..COLUMNS.len()] == COLUMNS {
+        Some(&cells[COLUMNS.len()..])
+    } else if cells == &COLUMNS[..V1_COLUMNS] {
+        Some(&[])
+    } else {
+        None
+    }
+}
+
+/// The header line of a results file carrying `extra` columns.
+pub fn header_line(extra: &[String]) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let cells = COLUMNS
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str));
+    // Writing to memory cannot fail; an empty header would be refused later.
+    let _ = w.write_record(cells);
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// A row's status, in order of progress for the onboarding ones (SPEC 3, 7).
@@ -183,6 +203,9 @@ pub struct ResultRecord {
     pub pin_env: String,
     #[serde(default)]
     pub data_localization_region: String,
+    /// The carried columns' values (`--ignore-column`), after the others.
+    #[serde(skip)]
+    pub extra: Vec<String>,
 }
 
 impl ResultRecord {
@@ -206,8 +229,17 @@ pub fn parse_line(
             line.len()
         ));
     }
-    line.deserialize::<ResultRecord>(Some(header))
-        .map_err(|e| e.to_string())
+    let mut rec = line
+        .deserialize::<ResultRecord>(Some(header))
+        .map_err(|e| e.to_string())?;
+    if header.len() > COLUMNS.len() {
+        rec.extra = line
+            .iter()
+            .skip(COLUMNS.len())
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+    }
+    Ok(rec)
 }
 
 #[cfg(test)]
@@ -224,6 +256,25 @@ mod tests {
         }
         assert_eq!(Status::parse("code_requested"), Some(Status::CodeRequested));
         assert_eq!(Status::parse("Created"), None);
+    }
+
+    #[test]
+    fn carried_columns_come_after_the_standard_ones() {
+        let extra = vec!["Client".to_string(), "Notes, misc".to_string()];
+        let line = header_line(&extra);
+        assert!(line.ends_with(",Client,\"Notes, misc\"\n"), "{line}");
+        let cells: Vec<&str> = COLUMNS.iter().copied().chain(["Client"]).collect();
+        assert_eq!(results_header(&cells), Some(&["Client"][..]));
+        assert_eq!(results_header(&COLUMNS[..V1_COLUMNS]), Some(&[][..]));
+        assert_eq!(results_header(&["row", "status"]), None);
+        let header = csv::ByteRecord::from(cells);
+        let mut values = vec![""; COLUMNS.len()];
+        values[0] = "1";
+        values[9] = "created";
+        values[17] = "1";
+        values.push("Acme Ltd");
+        let rec = parse_line(&header, &csv::ByteRecord::from(values)).unwrap();
+        assert_eq!(rec.extra, ["Acme Ltd"]);
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     };
     // Everything that can refuse is checked before the results file is made.
     let target = Target::start(&config).await?;
-    let (mut session, past) = Session::open(&config.results, config.mode)?;
+    let (mut session, past) = Session::open(&config.results, config.mode, &work.extra_columns)?;
     if let Some(rep) = &past.repaired {
         eprintln!(
             "waba-provision: repaired {}: cut a torn last line at line {} ({} bytes) left by an interrupted run",
@@ -225,6 +225,8 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
 struct Work {
     valid: Vec<(ValidRow, Option<ResultRecord>)>,
     invalid: Vec<ResultRecord>,
+    /// The manifest's carried columns, written after the standard ones.
+    extra_columns: Vec<String>,
 }
 
 impl Work {
@@ -259,6 +261,7 @@ impl Work {
         let mut w = Work {
             valid: vec![],
             invalid: vec![],
+            extra_columns: v.extra_columns.clone(),
         };
         for row in v.rows {
             match row {

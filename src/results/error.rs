@@ -47,6 +47,17 @@ pub enum ResultsError {
         message: String,
     },
 
+    /// `--resume` with other `--ignore-column`s than the file was written with.
+    #[error(
+        "{} carries the columns [{theirs}] after the standard ones, but this run carries [{ours}]: give the same --ignore-column options as the run that wrote it",
+        path.display()
+    )]
+    Carried {
+        path: PathBuf,
+        theirs: String,
+        ours: String,
+    },
+
     /// The first line is not our header: this is not a results file of ours.
     #[error(
         "{} is not a waba-provision results file (its first line is {found:?}); choose another --results FILE, or use --force to set it aside",
@@ -73,6 +84,7 @@ impl ResultsError {
             | ResultsError::Io { path, .. }
             | ResultsError::Corrupt { path, .. }
             | ResultsError::ForeignHeader { path, .. }
+            | ResultsError::Carried { path, .. }
             | ResultsError::Poisoned { path } => path,
         }
     }

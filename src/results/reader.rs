@@ -6,17 +6,16 @@
 //! leave) from a broken line further up (damage from elsewhere, refused).
 
 use super::error::{ResultsError, io_at};
-use crate::schema::{COLUMNS, ResultRecord, Status, is_results_header, parse_line};
+use crate::schema::{COLUMNS, ResultRecord, Status, V1_COLUMNS, parse_line, results_header};
 use csv::{ByteRecord, ReaderBuilder};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-/// The header line exactly as the writer puts it.
+/// The header line exactly as the writer puts it, without carried columns.
+#[cfg(test)]
 pub(super) fn header_line() -> String {
-    let mut s = COLUMNS.join(",");
-    s.push('\n');
-    s
+    crate::schema::header_line(&[])
 }
 
 /// A last line cut short by a crash.
@@ -39,9 +38,11 @@ pub(super) struct Scan<T> {
     pub spans: Vec<Range<usize>>,
     /// The complete header line is present.
     pub has_header: bool,
-    /// Columns of the header: [`COLUMNS`], or the first version's
+    /// Standard columns of the header: [`COLUMNS`], or the first version's
     /// `V1_COLUMNS` (a file that a resumed run upgrades first).
     pub columns: usize,
+    /// The carried columns after them (`--ignore-column`).
+    pub extra: Vec<String>,
     pub torn: Option<TornTail>,
 }
 
@@ -70,7 +71,7 @@ fn scan_with<T>(
     bytes: &[u8],
     parse: impl Fn(&ByteRecord, &ByteRecord) -> Result<T, String>,
 ) -> Result<Scan<T>, ResultsError> {
-    let header = header_line();
+    let header = crate::schema::header_line(&[]);
     // A header cut short by a crash right after creating the file.
     if bytes.len() < header.len() && header.as_bytes().starts_with(bytes) {
         return Ok(Scan {
@@ -78,6 +79,7 @@ fn scan_with<T>(
             spans: Vec::new(),
             has_header: false,
             columns: COLUMNS.len(),
+            extra: Vec::new(),
             torn: (!bytes.is_empty()).then(|| TornTail {
                 offset: 0,
                 line: 1,
@@ -104,16 +106,21 @@ fn scan_with<T>(
     if let Some(f) = found.first_mut() {
         *f = f.strip_prefix('\u{feff}').unwrap_or(f);
     }
-    if !first || !is_results_header(&found) {
+    let extra: Option<Vec<String>> =
+        results_header(&found).map(|e| e.iter().map(|c| c.to_string()).collect());
+    let Some(extra) = extra.filter(|_| first) else {
         let found = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
         return Err(ResultsError::ForeignHeader {
             path: path.to_path_buf(),
             found: String::from_utf8_lossy(&found[..found.len().min(200)]).into_owned(),
         });
-    }
-
-    let header = ByteRecord::from(COLUMNS[..found.len()].to_vec());
-    let columns = header.len();
+    };
+    let header = ByteRecord::from(found.clone());
+    let columns = if header.len() == V1_COLUMNS {
+        V1_COLUMNS
+    } else {
+        COLUMNS.len()
+    };
     let mut records = Vec::new();
     let mut spans = Vec::new();
     loop {
@@ -144,6 +151,7 @@ fn scan_with<T>(
                     spans,
                     has_header: true,
                     columns,
+                    extra,
                     torn: Some(TornTail {
                         offset: start as u64,
                         line: line_at(bytes, start),
@@ -166,6 +174,7 @@ fn scan_with<T>(
         spans,
         has_header: true,
         columns,
+        extra,
         torn: None,
     })
 }
@@ -341,6 +350,7 @@ pub(super) mod tests {
             language: String::new(),
             pin_env: String::new(),
             data_localization_region: String::new(),
+            extra: Vec::new(),
         }
     }
 

@@ -168,6 +168,7 @@ impl ResultRecord {
             language: String::new(),
             pin_env: String::new(),
             data_localization_region: String::new(),
+            extra: Vec::new(),
         }
     }
 
@@ -187,6 +188,7 @@ impl ResultRecord {
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default(),
             step: Some(Step::Create),
+            extra: row.extra.iter().map(|v| v.to_string()).collect(),
             code_method: row.code_method.as_str().to_string(),
             language: row.language.as_str().to_string(),
             pin_env: row
@@ -330,6 +332,11 @@ impl ResultRecord {
             preverified_id: text(&f.preverified_id),
             verified_name: text(&f.verified_name),
             token_env: text(&f.token_env),
+            code_method: text(&f.code_method),
+            language: text(&f.language),
+            pin_env: text(&f.pin_env),
+            data_localization_region: text(&f.data_localization_region),
+            extra: row.extra.iter().map(|v| v.to_string()).collect(),
             error_message: row.reasons.join("; "),
             ..Self::bare(&row.id, Status::Invalid, 0)
         }

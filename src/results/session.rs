@@ -49,8 +49,13 @@ pub struct Closed {
 }
 
 impl Session {
-    pub fn open(path: &Path, mode: OpenMode) -> Result<(Session, Past), ResultsError> {
-        let (file, existing) = ResultsFile::open(path, mode)?;
+    /// `extra`: the carried columns of the run's manifest (`--ignore-column`).
+    pub fn open(
+        path: &Path,
+        mode: OpenMode,
+        extra: &[String],
+    ) -> Result<(Session, Past), ResultsError> {
+        let (file, existing) = ResultsFile::open_with(path, mode, extra)?;
         let sent = if mode == OpenMode::Resume {
             Journal::read_sent(path)?
         } else {

@@ -8,9 +8,9 @@
 
 use super::error::{ResultsError, io_at};
 use super::lock::RunLock;
-use super::reader::{Scan, counting_lines, header_line, scan, scan_keys};
+use super::reader::{Scan, counting_lines, scan, scan_keys};
 use super::{backup_path, journal_path};
-use crate::schema::{COLUMNS, ResultRecord};
+use crate::schema::{COLUMNS, ResultRecord, header_line};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -46,6 +46,8 @@ pub struct ResultsFile {
     line: Vec<u8>,
     repaired: Option<Repair>,
     poisoned: bool,
+    /// The header line: the standard columns, then the carried ones.
+    header: String,
     _lock: RunLock,
 }
 
@@ -59,6 +61,18 @@ impl ResultsFile {
         path: &Path,
         mode: OpenMode,
     ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
+        Self::open_with(path, mode, &[])
+    }
+
+    /// [`ResultsFile::open`] for a run whose manifest carries `extra`
+    /// columns (`--ignore-column`): they follow the standard ones, and a
+    /// resumed file must carry the same.
+    pub fn open_with(
+        path: &Path,
+        mode: OpenMode,
+        extra: &[String],
+    ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
+        let header = header_line(extra);
         // Refusals that need no lock come first, so a refused run leaves no
         // lock file behind (the lock file is never removed once made).
         precheck(path, mode)?;
@@ -81,7 +95,7 @@ impl ResultsFile {
                 if mode == OpenMode::Fresh {
                     set_journal_aside(path)?;
                 }
-                Ok((Self::create(path, lock)?, Vec::new()))
+                Ok((Self::create(path, lock, header)?, Vec::new()))
             }
             (OpenMode::Force, _) => {
                 if exists {
@@ -90,13 +104,13 @@ impl ResultsFile {
                     tracing::info!(from = %path.display(), to = %bak.display(), "kept the previous results file");
                 }
                 set_journal_aside(path)?;
-                Ok((Self::create(path, lock)?, Vec::new()))
+                Ok((Self::create(path, lock, header)?, Vec::new()))
             }
-            (OpenMode::Resume, true) => Self::resume(path, lock),
+            (OpenMode::Resume, true) => Self::resume(path, lock, extra),
         }
     }
 
-    fn create(path: &Path, lock: RunLock) -> Result<ResultsFile, ResultsError> {
+    fn create(path: &Path, lock: RunLock, header: String) -> Result<ResultsFile, ResultsError> {
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -108,8 +122,9 @@ impl ResultsFile {
                 },
                 _ => ResultsError::io(path, e),
             })?;
-        let mut this = Self::new(path, file, 0, lock);
-        this.append(header_line().as_bytes())?;
+        let mut this = Self::new(path, file, 0, lock, header);
+        let line = this.header.clone();
+        this.append(line.as_bytes())?;
         this.file.sync_all().map_err(io_at(path))?;
         sync_dir(path)?;
         Ok(this)
@@ -118,6 +133,7 @@ impl ResultsFile {
     fn resume(
         path: &Path,
         lock: RunLock,
+        extra: &[String],
     ) -> Result<(ResultsFile, Vec<ResultRecord>), ResultsError> {
         let bytes = fs::read(path).map_err(io_at(path))?;
         let Scan {
@@ -125,13 +141,21 @@ impl ResultsFile {
             has_header,
             torn,
             columns,
+            extra: theirs,
             ..
         } = scan(path, &bytes)?;
         if has_header && columns < COLUMNS.len() {
             // A first-version file: rewritten once in the current columns, so the
             // lines this run appends match its header.
-            upgrade(path, &records)?;
-            return Self::resume(path, lock);
+            upgrade(path, &records, extra)?;
+            return Self::resume(path, lock, extra);
+        }
+        if has_header && theirs != extra {
+            return Err(ResultsError::Carried {
+                path: path.to_path_buf(),
+                theirs: theirs.join(", "),
+                ours: extra.join(", "),
+            });
         }
         let file = OpenOptions::new()
             .append(true)
@@ -157,17 +181,19 @@ impl ResultsFile {
             });
             len = t.offset;
         }
-        let mut this = Self::new(path, file, len, lock);
+        let mut this = Self::new(path, file, len, lock, header_line(extra));
         this.repaired = repaired;
         if !has_header {
-            this.append(header_line().as_bytes())?;
+            let line = this.header.clone();
+            this.append(line.as_bytes())?;
             this.file.sync_all().map_err(io_at(path))?;
         }
         Ok((this, records))
     }
 
-    fn new(path: &Path, file: File, len: u64, lock: RunLock) -> ResultsFile {
+    fn new(path: &Path, file: File, len: u64, lock: RunLock, header: String) -> ResultsFile {
         ResultsFile {
+            header,
             path: path.to_path_buf(),
             file,
             len,
@@ -254,7 +280,7 @@ impl ResultsFile {
             .filter_map(|span| bytes.get(span.clone()))
             .collect();
         let tmp = super::sidecar(&self.path, ".tmp");
-        let written = write_whole(&tmp, &kept).and_then(|()| {
+        let written = write_whole(&tmp, &self.header, &kept).and_then(|()| {
             fs::rename(&tmp, &self.path).map_err(io_at(&self.path))?;
             sync_dir(&self.path)
         });
@@ -267,7 +293,7 @@ impl ResultsFile {
 
 /// Rewrite a first-version results file in the current columns (temp file,
 /// rename). Its torn last line, if any, is dropped with it, as resume would.
-fn upgrade(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
+fn upgrade(path: &Path, records: &[ResultRecord], extra: &[String]) -> Result<(), ResultsError> {
     let mut lines = Vec::with_capacity(records.len());
     for rec in records {
         let mut line = Vec::new();
@@ -276,7 +302,7 @@ fn upgrade(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
     }
     let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
     let tmp = super::sidecar(path, ".tmp");
-    let written = write_whole(&tmp, &lines).and_then(|()| {
+    let written = write_whole(&tmp, &header_line(extra), &lines).and_then(|()| {
         fs::rename(&tmp, path).map_err(io_at(path))?;
         sync_dir(path)
     });
@@ -287,18 +313,34 @@ fn upgrade(path: &Path, records: &[ResultRecord]) -> Result<(), ResultsError> {
     written
 }
 
-/// Serialize one record as one complete line (ending in `\n`) into `buf`.
+/// Serialize one record as one complete line (ending in `\n`) into `buf`:
+/// the standard columns, then the carried ones (none in the common case).
 fn serialize_line(buf: &mut Vec<u8>, rec: &ResultRecord) -> io::Result<()> {
+    {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(1024)
+            .from_writer(&mut *buf);
+        w.serialize(rec).map_err(io::Error::other)?;
+        w.flush()?;
+    }
+    if rec.extra.is_empty() {
+        return Ok(());
+    }
+    // The carried values continue the same line.
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    buf.push(b',');
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
-        .buffer_capacity(1024)
-        .from_writer(buf);
-    w.serialize(rec).map_err(io::Error::other)?;
+        .from_writer(&mut *buf);
+    w.write_record(&rec.extra).map_err(io::Error::other)?;
     w.flush()
 }
 
 /// Write a complete results file (header and `lines`) to `path` and fsync it.
-fn write_whole(path: &Path, lines: &[&[u8]]) -> Result<(), ResultsError> {
+fn write_whole(path: &Path, header: &str, lines: &[&[u8]]) -> Result<(), ResultsError> {
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -306,15 +348,15 @@ fn write_whole(path: &Path, lines: &[&[u8]]) -> Result<(), ResultsError> {
         .open(path)
         .map_err(io_at(path))?;
     let mut out = io::BufWriter::new(file);
-    write_lines(&mut out, lines).map_err(io_at(path))?;
+    write_lines(&mut out, header, lines).map_err(io_at(path))?;
     let file = out
         .into_inner()
         .map_err(|e| ResultsError::io(path, e.into_error()))?;
     file.sync_all().map_err(io_at(path))
 }
 
-fn write_lines(out: &mut impl Write, lines: &[&[u8]]) -> io::Result<()> {
-    out.write_all(header_line().as_bytes())?;
+fn write_lines(out: &mut impl Write, header: &str, lines: &[&[u8]]) -> io::Result<()> {
+    out.write_all(header.as_bytes())?;
     for line in lines {
         out.write_all(line)?;
         // A line kept from a file saved with bare `\r` line ends.

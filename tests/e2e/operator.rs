@@ -292,3 +292,104 @@ fn a_secret_given_where_a_variable_name_is_expected_is_never_echoed() {
         left_behind(dir.path())
     );
 }
+
+#[test]
+fn an_agency_s_own_columns_are_carried_into_the_results_and_through_retry() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt
+        .block_on(waba_provision::sandbox::Sandbox::start(Default::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.csv");
+    // Excel in much of Europe: `;` between the cells.
+    std::fs::write(
+        &m,
+        "waba_id;cc;phone_number;Client;Notes\n111;44;7400000001;Acme Ltd;\"call \"\"Bob\"\"; later\"\n111;44;74000x;Beta;\n",
+    )
+    .unwrap();
+    let res = dir.path().join("r.csv");
+    let url = sandbox.url();
+    let (code, err) = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--results",
+        res.to_str().unwrap(),
+        "--graph-url",
+        &url,
+        "--ignore-column",
+        "Client",
+        "--ignore-column",
+        "Notes",
+        "--skip-invalid",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    let text = std::fs::read_to_string(&res).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.ends_with(",data_localization_region,Client,Notes"),
+        "{header}"
+    );
+    let lines = waba_provision::results::read_results(&res).unwrap();
+    assert_eq!(lines[0].extra, ["Acme Ltd", "call \"Bob\"; later"]);
+    assert_eq!(lines[1].extra, ["Beta", ""]);
+    // retry of that file carries them again, without being told.
+    let res2 = dir.path().join("r2.csv");
+    let (code, err) = run(&[
+        "retry",
+        res.to_str().unwrap(),
+        "--results",
+        res2.to_str().unwrap(),
+        "--graph-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(2), "the invalid row is still invalid: {err}");
+    let (code, err) = run(&[
+        "retry",
+        res.to_str().unwrap(),
+        "--results",
+        res2.to_str().unwrap(),
+        "--graph-url",
+        &url,
+        "--skip-invalid",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    let again = waba_provision::results::read_results(&res2).unwrap();
+    assert_eq!(again[0].extra, ["Acme Ltd", "call \"Bob\"; later"]);
+    // --resume with other carried columns is refused.
+    let (code, err) = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--results",
+        res.to_str().unwrap(),
+        "--graph-url",
+        &url,
+        "--ignore-column",
+        "Client",
+        "--ignore-column",
+        "Notes",
+        "--skip-invalid",
+        "--resume",
+    ]);
+    assert_eq!(code, Some(1), "same columns resume: {err}");
+    let (code, err) = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--results",
+        res.to_str().unwrap(),
+        "--graph-url",
+        &url,
+        "--ignore-column",
+        "Client",
+        "--ignore-column",
+        "Notes",
+        "--delimiter",
+        ";",
+        "--skip-invalid",
+        "--resume",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+}

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use std::os::unix::fs::MetadataExt;
 
 fn header() -> String {
-    header_line()
+    header_line(&[])
 }
 
 /// A new temporary directory and `r.csv` in it (no file yet), opened in `mode`.
