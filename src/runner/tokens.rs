@@ -45,7 +45,7 @@ impl TokenTable {
         for row in rows {
             let var = var_for(row, default_var);
             let i = *index.entry(var.to_string()).or_insert_with(|| {
-                vars.push((var.to_string(), row.id.source.clone(), 0));
+                vars.push((var.to_string(), row.id.source.to_string(), 0));
                 vars.len() - 1
             });
             vars[i].2 += 1;
