@@ -12,6 +12,28 @@ pub struct Source {
     pub line: u32,
 }
 
+impl Source {
+    /// `FILE:LINE` split at its last colon (a file name may have colons); the
+    /// line is a positive number.
+    pub fn split(text: &str) -> Option<(&str, u32)> {
+        let (file, line) = text.rsplit_once(':')?;
+        let line = line.parse::<u32>().ok().filter(|&l| l > 0)?;
+        (!file.is_empty()).then_some((file, line))
+    }
+}
+
+/// Tests write sources as text (`"m.csv:4".into()`).
+#[cfg(test)]
+impl From<&str> for Source {
+    fn from(text: &str) -> Source {
+        let (file, line) = Source::split(text).expect("FILE:LINE");
+        Source {
+            file: file.into(),
+            line,
+        }
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
@@ -44,5 +66,20 @@ impl fmt::Display for Diagnostic {
             "{}: {}: {}: {}",
             self.source, sev, self.field, self.message
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_split_at_the_last_colon() {
+        assert_eq!(Source::split("m.csv:12"), Some(("m.csv", 12)));
+        assert_eq!(Source::split("C:\\m.csv:3"), Some(("C:\\m.csv", 3)));
+        for bad in ["m.csv", "m.csv:", "m.csv:0", "m.csv:x", ":4", ""] {
+            assert_eq!(Source::split(bad), None, "{bad}");
+        }
+        assert_eq!(Source::from("a:b.yaml:7").to_string(), "a:b.yaml:7");
     }
 }

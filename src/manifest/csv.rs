@@ -11,7 +11,7 @@ mod header;
 
 mod prior;
 
-use super::{Manifest, ManifestError, RawRow, RawValue, ReadOptions, Source};
+use super::{Extra, Manifest, ManifestError, RawRow, RawValue, ReadOptions, RowSink, Source};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::text::clip;
 use header::Column;
@@ -21,7 +21,7 @@ pub(super) fn read(
     file: Arc<str>,
     text: &str,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(RawRow),
+    sink: &mut dyn RowSink,
 ) -> Result<Manifest, ManifestError> {
     let delimiter = options
         .delimiter
@@ -32,21 +32,20 @@ pub(super) fn read(
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
     let csv_error = |e: ::csv::Error| ManifestError::Csv {
         file: file.to_string(),
         line: e.position().map_or(0, |p| line_u32(p.line())),
         message: clip(&e.to_string()).into_owned(),
     };
 
-    let header = match records.next() {
-        Some(r) => r.map_err(csv_error)?,
-        None => {
-            return Err(ManifestError::Empty {
-                file: file.to_string(),
-            });
-        }
-    };
+    // One record, read into again and again: no allocation per row.
+    let mut record = ::csv::StringRecord::new();
+    if !reader.read_record(&mut record).map_err(csv_error)? {
+        return Err(ManifestError::Empty {
+            file: file.to_string(),
+        });
+    }
+    let header = record.clone();
     let mut lines = LineCounter::new(text);
     let header_src = Source {
         file: file.clone(),
@@ -65,11 +64,12 @@ pub(super) fn read(
     }
     let columns = header.columns;
     let results = header.results;
+    // A row per line at most (a quoted field may span lines).
+    sink.expect(text.bytes().filter(|&b| b == b'\n').count());
     let extras = manifest.extra_columns.len();
 
     let mut index = 0usize;
-    for record in records {
-        let record = record.map_err(csv_error)?;
+    while reader.read_record(&mut record).map_err(csv_error)? {
         if record.iter().all(|c| c.trim().is_empty()) {
             continue; // a blank spreadsheet line is not a row
         }
@@ -83,7 +83,7 @@ pub(super) fn read(
             row: u32::try_from(index).unwrap_or(u32::MAX),
             source: source.clone(),
             fields: Default::default(),
-            extra: Box::default(),
+            extra: Extra::default(),
             prior: None,
             problems: Vec::new(),
         };
@@ -135,7 +135,7 @@ pub(super) fn read(
                 )),
             }
         }
-        row.extra = extra.into_boxed_slice();
+        row.extra = extra.into();
         // A record of the wrong length is refused above already.
         if let Some(header) = &results
             && record.len() == header.len()
@@ -154,7 +154,7 @@ pub(super) fn read(
                 message,
             });
         }
-        sink(row);
+        sink.row(row);
     }
     Ok(manifest)
 }

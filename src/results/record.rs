@@ -144,7 +144,7 @@ impl ResultRecord {
     fn bare(id: &RowId, status: Status, attempts: u32) -> Self {
         ResultRecord {
             row: id.row,
-            source: id.source.clone(),
+            source: id.source.to_string(),
             waba_id: String::new(),
             cc: String::new(),
             phone_number: String::new(),
@@ -180,8 +180,8 @@ impl ResultRecord {
             cc: row.phone.cc().to_string(),
             phone_number: row.phone.national().to_string(),
             migrate_phone_number: row.migrate_phone_number.to_string(),
-            preverified_id: row.preverified_id.clone().unwrap_or_default(),
-            verified_name: row.verified_name.clone().unwrap_or_default(),
+            preverified_id: row.preverified_id.as_deref().unwrap_or_default().into(),
+            verified_name: row.verified_name.as_deref().unwrap_or_default().into(),
             token_env: row
                 .token_env
                 .as_ref()
@@ -512,7 +512,7 @@ mod tests {
                 ..RawFields::default()
             },
             reasons: vec!["waba_id: digits only".into(), "cc: no `+`".into()],
-            extra: Box::default(),
+            extra: Default::default(),
             prior: None,
         };
         let r = ResultRecord::invalid(&row);

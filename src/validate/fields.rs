@@ -2,8 +2,8 @@
 //! country code, the national number's allowed punctuation, booleans, variable
 //! names. Each returns the clean value, or `None` after reporting why not.
 
+use super::env_name;
 use super::findings::Findings;
-use super::{EnvVarName, WabaId, env_name};
 use crate::manifest::{Field, RawValue};
 use crate::text::clip;
 
@@ -75,7 +75,7 @@ fn required<'v>(v: Option<&'v RawValue>, field: Field, f: &mut Findings) -> Opti
 }
 
 /// A Meta id (`waba_id`, `preverified_id`): digits only, and never a leading 0.
-fn id(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
+fn id<'v>(v: &'v RawValue, field: Field, f: &mut Findings) -> Option<&'v str> {
     let t = v.text.as_str();
     let problem = if let Some(e) = spreadsheet_error(v, 1) {
         e
@@ -87,18 +87,21 @@ fn id(v: &RawValue, field: Field, f: &mut Findings) -> Option<String> {
             clip(t)
         )
     } else {
-        return Some(t.to_string());
+        return Some(t);
     };
     f.error(field, problem);
     None
 }
 
-pub(super) fn waba_id(v: Option<&RawValue>, f: &mut Findings) -> Option<WabaId> {
+pub(super) fn waba_id<'v>(v: Option<&'v RawValue>, f: &mut Findings) -> Option<&'v str> {
     let v = required(v, Field::WabaId, f)?;
-    id(v, Field::WabaId, f).map(WabaId::new_unchecked)
+    id(v, Field::WabaId, f)
 }
 
-pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<String>> {
+pub(super) fn preverified_id<'v>(
+    v: Option<&'v RawValue>,
+    f: &mut Findings,
+) -> Option<Option<&'v str>> {
     match given(v) {
         None => Some(None),
         Some(v) => id(v, Field::PreverifiedId, f).map(Some),
@@ -106,29 +109,31 @@ pub(super) fn preverified_id(v: Option<&RawValue>, f: &mut Findings) -> Option<O
 }
 
 /// `cc`: 1–3 digits, no `+`, no leading zero (no calling code starts with 0).
-pub(super) fn cc(v: Option<&RawValue>, f: &mut Findings) -> Option<String> {
+pub(super) fn cc<'v>(v: Option<&'v RawValue>, f: &mut Findings) -> Option<&'v str> {
     let v = required(v, Field::Cc, f)?;
     let t = v.text.as_str();
-    let shown = clip(t);
+    let shown = || clip(t);
     let problem = if let Some(e) = spreadsheet_error(v, 1) {
         e
     } else if let Some(rest) = t.strip_prefix('+') {
-        let (t, rest) = (&shown, clip(rest));
+        let (t, rest) = (shown(), clip(rest));
         format!("`{t}`: write the country code without `+` (`{rest}`)")
     } else if !is_digits(t) {
         format!(
-            "`{shown}` is not a country code: 1 to 3 digits{}",
+            "`{}` is not a country code: 1 to 3 digits{}",
+            shown(),
             yaml_hint(v)
         )
     } else if t.len() > 3 {
         format!(
-            "`{shown}` is not a country code: 1 to 3 digits, got {}",
+            "`{}` is not a country code: 1 to 3 digits, got {}",
+            shown(),
             t.len()
         )
     } else if t.starts_with('0') {
         format!("`{t}` is not a country code: none starts with 0")
     } else {
-        return Some(t.to_string());
+        return Some(t);
     };
     f.error(Field::Cc, problem);
     None
@@ -228,16 +233,16 @@ pub(super) fn boolean(v: Option<&RawValue>, field: Field, f: &mut Findings) -> O
 
 /// `token_env`, `pin_env`: the *name* of a variable. A value that looks like
 /// the secret itself (a token, a PIN) is refused and never echoed back.
-pub(super) fn env_name(
-    v: Option<&RawValue>,
+pub(super) fn env_name<'v>(
+    v: Option<&'v RawValue>,
     field: Field,
     f: &mut Findings,
-) -> Option<Option<EnvVarName>> {
+) -> Option<Option<&'v str>> {
     let Some(v) = given(v) else {
         return Some(None);
     };
-    match env_name::check(&v.text) {
-        Ok(name) => Some(Some(name)),
+    match env_name::check_text(&v.text) {
+        Ok(()) => Some(Some(&v.text)),
         Err(problem) => {
             f.error(field, problem.message());
             None
@@ -245,7 +250,7 @@ pub(super) fn env_name(
     }
 }
 
-pub(super) fn token_env(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<EnvVarName>> {
+pub(super) fn token_env<'v>(v: Option<&'v RawValue>, f: &mut Findings) -> Option<Option<&'v str>> {
     env_name(v, Field::TokenEnv, f)
 }
 

@@ -7,6 +7,7 @@ mod duplicates;
 mod env_name;
 mod fields;
 mod findings;
+mod intern;
 mod name;
 mod onboarding;
 mod prior;
@@ -14,12 +15,15 @@ mod row;
 mod telephony;
 mod values;
 
-pub use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::{Manifest, ManifestError, RawRow, ReadOptions, read_manifest_with};
+pub use crate::diagnostic::{Diagnostic, Severity, Source};
+use crate::manifest::{
+    Extra, Manifest, ManifestError, RawRow, ReadOptions, RowSink, read_manifest_with,
+};
 use crate::schema::ResultRecord;
 pub use env_name::VALUE_NOT_SHOWN;
 pub use prior::{PhoneNumberId, Prior};
 use std::path::Path;
+use std::sync::Arc;
 pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
 
 /// The identity a row keeps in the results: its `row` number and `source`
@@ -27,7 +31,8 @@ pub use values::{CodeMethod, EnvVarName, Language, PhoneNumber, Region, WabaId};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RowId {
     pub row: u32,
-    pub source: String,
+    /// `FILE:LINE`: the file name is shared by every row of the file.
+    pub source: Source,
 }
 
 /// A row that passed validation, ready to send.
@@ -37,9 +42,9 @@ pub struct ValidRow {
     pub waba_id: WabaId,
     pub phone: PhoneNumber,
     pub migrate_phone_number: bool,
-    pub preverified_id: Option<String>,
-    /// Trimmed.
-    pub verified_name: Option<String>,
+    pub preverified_id: Option<Box<str>>,
+    /// Trimmed; shared by the rows with the same name.
+    pub verified_name: Option<Arc<str>>,
     pub token_env: Option<EnvVarName>,
     /// How the verification code is sent (SPEC 7); `SMS` unless given.
     pub code_method: CodeMethod,
@@ -50,7 +55,7 @@ pub struct ValidRow {
     pub data_localization_region: Option<Region>,
     /// The carried columns' values, in the order of
     /// [`Validation::extra_columns`].
-    pub extra: Box<[Box<str>]>,
+    pub extra: Extra,
     /// When the manifest is a results file: the row's line there, typed.
     pub prior: Option<Box<Prior>>,
 }
@@ -77,7 +82,10 @@ impl ValidRow {
         ValidRow {
             id: RowId {
                 row: n,
-                source: format!("m.csv:{}", n + 1),
+                source: Source {
+                    file: "m.csv".into(),
+                    line: n + 1,
+                },
             },
             waba_id: WabaId::new_unchecked("1"),
             phone: PhoneNumber::new_unchecked("44", national),
@@ -89,7 +97,7 @@ impl ValidRow {
             language: Language::EN_US,
             pin_env: None,
             data_localization_region: None,
-            extra: Box::default(),
+            extra: Extra::default(),
             prior: None,
         }
     }
@@ -120,7 +128,7 @@ pub struct InvalidRow {
     /// The error messages, `FIELD: message`, joined for the results file.
     pub reasons: Vec<String>,
     /// The carried columns' values, as for a valid row.
-    pub extra: Box<[Box<str>]>,
+    pub extra: Extra,
     /// When the manifest is a results file: the row's line there as read
     /// (`None` also when the line itself could not be read).
     pub prior: Option<Box<ResultRecord>>,
@@ -213,7 +221,8 @@ impl Validation {
 
 /// Check every row of a manifest and report every problem.
 pub fn validate(manifest: &Manifest, opts: &ValidateOptions) -> Validation {
-    let mut run = Run::new(opts, manifest.rows.len());
+    let mut run = Run::new(opts);
+    run.expect(manifest.rows.len());
     for raw in &manifest.rows {
         run.row(raw.clone());
     }
@@ -223,8 +232,8 @@ pub fn validate(manifest: &Manifest, opts: &ValidateOptions) -> Validation {
 /// Read the manifest at `path` and check it, each row as soon as it is read,
 /// so a large file is never held both raw and checked.
 pub fn load_and_validate(path: &Path, opts: &ValidateOptions) -> Result<Validation, ManifestError> {
-    let mut run = Run::new(opts, 0);
-    let info = read_manifest_with(path, &opts.read, &mut |raw| run.row(raw))?;
+    let mut run = Run::new(opts);
+    let info = read_manifest_with(path, &opts.read, &mut run)?;
     Ok(run.finish(info))
 }
 
@@ -238,25 +247,13 @@ struct Run {
 }
 
 impl Run {
-    fn new(opts: &ValidateOptions, rows: usize) -> Self {
+    fn new(opts: &ValidateOptions) -> Self {
         Run {
-            checker: row::RowChecker {
-                opts: opts.clone(),
-                telephony: telephony::Telephony::default(),
-                duplicates: duplicates::Duplicates::with_capacity(rows),
-                rows: Default::default(),
-            },
+            checker: row::RowChecker::new(opts.clone()),
             reported: Default::default(),
-            rows: Vec::with_capacity(rows),
+            rows: Vec::new(),
             diagnostics: Vec::new(),
         }
-    }
-
-    fn row(&mut self, raw: RawRow) {
-        let checked = self
-            .checker
-            .check(raw, &mut self.diagnostics, &mut self.reported);
-        self.rows.push(checked);
     }
 
     /// `info`: the manifest as read, without its rows.
@@ -277,6 +274,24 @@ impl Run {
             extra_columns: info.extra_columns,
             results_file: info.results_file,
         }
+    }
+}
+
+impl RowSink for Run {
+    /// Room for every row at once: growing a table of a million rows by
+    /// doubling rebuilds it, and holds the old and the new one for a moment.
+    /// The readers' counts are close (a CSV's lines, the numbers a YAML
+    /// lists); room no row fills is left untouched, so costs next to nothing.
+    fn expect(&mut self, rows: usize) {
+        self.rows.reserve(rows);
+        self.checker.duplicates.reserve(rows);
+    }
+
+    fn row(&mut self, raw: RawRow) {
+        let checked = self
+            .checker
+            .check(raw, &mut self.diagnostics, &mut self.reported);
+        self.rows.push(checked);
     }
 }
 

@@ -13,7 +13,10 @@ const MIN_LETTERS_FOR_CAPS: usize = 4;
 
 /// `Some(None)` when absent, `Some(Some(trimmed))` when fine (warnings aside),
 /// `None` after an error.
-pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Option<String>> {
+pub(super) fn verified_name<'v>(
+    v: Option<&'v RawValue>,
+    f: &mut Findings,
+) -> Option<Option<&'v str>> {
     let Some(v) = v else {
         return Some(None);
     };
@@ -29,12 +32,14 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
         return None;
     }
     let chars = name.chars().count();
-    let shown = clip(name);
+    // Only a problem quotes the name: not worth clipping for every row.
+    let shown = || clip(name);
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         f.error(
             Field::VerifiedName,
             format!(
-                "`{shown}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
+                "`{}` is {chars} character{} long; Meta accepts {MIN_CHARS} to {MAX_CHARS}",
+                shown(),
                 if chars == 1 { "" } else { "s" }
             ),
         );
@@ -45,7 +50,8 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
             f.warning(
                 Field::VerifiedName,
                 format!(
-                    "`{shown}` contains \"{brand}\": Meta's display-name guidelines do not allow it"
+                    "`{}` contains \"{brand}\": Meta's display-name guidelines do not allow it",
+                    shown()
                 ),
             );
         }
@@ -54,16 +60,22 @@ pub(super) fn verified_name(v: Option<&RawValue>, f: &mut Findings) -> Option<Op
     if upper >= MIN_LETTERS_FOR_CAPS && !name.chars().any(char::is_lowercase) {
         f.warning(
             Field::VerifiedName,
-            format!("`{shown}` is all capitals: Meta's guidelines allow that only for acronyms"),
+            format!(
+                "`{}` is all capitals: Meta's guidelines allow that only for acronyms",
+                shown()
+            ),
         );
     }
     if name.chars().any(is_emoji) {
         f.warning(
             Field::VerifiedName,
-            format!("`{shown}` contains emoji: Meta's display-name guidelines do not allow them"),
+            format!(
+                "`{}` contains emoji: Meta's display-name guidelines do not allow them",
+                shown()
+            ),
         );
     }
-    Some(Some(name.to_string()))
+    Some(Some(name))
 }
 
 fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
@@ -97,7 +109,7 @@ mod tests {
             text: name.into(),
             from_integer: false,
         };
-        let out = verified_name(Some(&v), &mut f);
+        let out = verified_name(Some(&v), &mut f).map(|n| n.map(str::to_string));
         (out, diags)
     }
 

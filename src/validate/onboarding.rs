@@ -6,7 +6,7 @@
 use super::fields::given;
 use super::findings::Findings;
 use super::telephony::NumberKind;
-use super::{CodeMethod, Language, Region};
+use super::{CodeMethod, Language, PhoneNumber, Region};
 use crate::manifest::{Field, RawValue};
 use crate::text::clip;
 
@@ -83,7 +83,7 @@ pub(super) fn sms_reachable(
     method: CodeMethod,
     explicit: bool,
     kind: NumberKind,
-    shown: &str,
+    phone: &PhoneNumber,
     f: &mut Findings,
 ) {
     let what = match (method, kind) {
@@ -101,7 +101,9 @@ pub(super) fn sms_reachable(
     f.row_warning(
         Field::CodeMethod,
         format!(
-            "{shown} is {what} in the numbering plan, which cannot receive the code by SMS{default}: set code_method to VOICE"
+            "+{} {} is {what} in the numbering plan, which cannot receive the code by SMS{default}: set code_method to VOICE",
+            phone.cc(),
+            phone.national()
         ),
     );
 }
@@ -175,8 +177,9 @@ mod tests {
     #[test]
     fn sms_to_a_landline_is_a_warning() {
         let warn = |method, explicit, kind| {
+            let phone = PhoneNumber::new_unchecked("44", "2079460000");
             run(None, |_, f| {
-                sms_reachable(method, explicit, kind, "+44 2079460000", f)
+                sms_reachable(method, explicit, kind, &phone, f)
             })
             .1
         };

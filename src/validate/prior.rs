@@ -4,6 +4,8 @@
 //! are errors at the line, like any other.
 
 use super::findings::Findings;
+use super::intern::Interner;
+use crate::diagnostic::Source;
 use crate::schema::{ResultRecord, Status, Step};
 use crate::text::clip;
 use chrono::{DateTime, Utc};
@@ -120,6 +122,35 @@ pub(super) fn check(
         register_calls,
         record: record.clone(),
     })
+}
+
+/// Where the row was first read, from the line's `source` (`FILE:LINE`); a
+/// line without one points `here`.
+pub(super) fn source(
+    record: &ResultRecord,
+    here: &Source,
+    files: &mut Interner,
+    f: &mut Findings,
+) -> Source {
+    if record.source.is_empty() {
+        return here.clone();
+    }
+    match Source::split(&record.source) {
+        Some((file, line)) => Source {
+            file: files.get(file),
+            line,
+        },
+        None => {
+            f.column_error(
+                "source",
+                format!(
+                    "`{}` is not FILE:LINE (where the row was first read)",
+                    clip(&record.source)
+                ),
+            );
+            here.clone()
+        }
+    }
 }
 
 #[cfg(test)]

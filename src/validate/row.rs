@@ -3,16 +3,21 @@
 
 use super::duplicates::Duplicates;
 use super::findings::{Findings, Reported};
+use super::intern::Interner;
 use super::telephony::{NumberCheck, NumberKind, Telephony};
+use super::values::E164_MAX_DIGITS;
 use super::{
-    CheckedRow, Diagnostic, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions, env_name,
-    fields, name, onboarding, prior,
+    CheckedRow, Diagnostic, EnvVarName, InvalidRow, PhoneNumber, RowId, ValidRow, ValidateOptions,
+    WabaId, env_name, fields, name, onboarding, prior,
 };
 use crate::manifest::{Field, RawRow};
 use crate::text::clip;
 
-/// E.164: at most 15 digits, country code included.
-const E164_MAX_DIGITS: usize = 15;
+/// Past this many different display names, a name is no longer shared (each
+/// row then has all its own, and a table of them would save nothing).
+const SHARED_NAMES: usize = 100_000;
+/// The same for WABA ids, variable names and file names.
+const SHARED_STRINGS: usize = 1_000_000;
 
 /// The state shared by all rows of one validation run.
 pub(super) struct RowChecker {
@@ -21,9 +26,24 @@ pub(super) struct RowChecker {
     pub(super) duplicates: Duplicates,
     /// A results file's row numbers, each once.
     pub(super) rows: prior::RowNumbers,
+    /// WABA ids, variable names, file names: few, on many rows.
+    strings: Interner,
+    /// Display names: often one per client.
+    names: Interner,
 }
 
 impl RowChecker {
+    pub(super) fn new(opts: ValidateOptions) -> Self {
+        RowChecker {
+            opts,
+            telephony: Telephony::default(),
+            duplicates: Duplicates::default(),
+            rows: prior::RowNumbers::default(),
+            strings: Interner::with_limit(SHARED_STRINGS),
+            names: Interner::with_limit(SHARED_NAMES),
+        }
+    }
+
     /// Check one row; its [`RawRow::problems`] are the reader's (already
     /// reported) errors. `reported`: the problems of inherited values so far.
     pub(super) fn check(
@@ -39,7 +59,7 @@ impl RowChecker {
         let cc = fields::cc(r.cc.as_ref(), &mut f);
         let national = fields::phone_number(r.phone_number.as_ref(), &mut f);
         let number = match (cc, national) {
-            (Some(cc), Some(national)) => self.number(cc, national, &raw, &mut f),
+            (Some(cc), Some(national)) => self.number(cc, &national, &raw, &mut f),
             _ => None,
         };
         let migrate = fields::boolean(
@@ -52,8 +72,7 @@ impl RowChecker {
         let token_env = fields::token_env(r.token_env.as_ref(), &mut f);
         let code_method = onboarding::code_method(r.code_method.as_ref(), &mut f);
         if let (Some((method, explicit)), Some((phone, Some(kind)))) = (code_method, &number) {
-            let shown = format!("+{} {}", phone.cc(), phone.national());
-            onboarding::sms_reachable(method, explicit, *kind, &shown, &mut f);
+            onboarding::sms_reachable(method, explicit, *kind, phone, &mut f);
         }
         let language = onboarding::language(r.language.as_ref(), &mut f);
         let pin_env = fields::env_name(r.pin_env.as_ref(), Field::PinEnv, &mut f);
@@ -63,48 +82,72 @@ impl RowChecker {
         }
 
         // A results file re-run keeps the identity the row had there.
-        let prior = raw
-            .prior
-            .as_deref()
-            .and_then(|p| prior::check(p, raw.source.line, &mut self.rows, &mut f));
-        let id = match raw.prior.as_deref() {
-            Some(p) if p.row > 0 => RowId {
-                row: p.row,
-                // A line without `source` still points somewhere useful.
-                source: if p.source.is_empty() {
-                    raw.source.to_string()
-                } else {
-                    p.source.clone()
+        let (id, prior) = match raw.prior.as_deref() {
+            None => (
+                RowId {
+                    row: raw.row,
+                    source: raw.source.clone(),
                 },
-            },
-            _ => RowId {
-                row: raw.row,
-                source: raw.source.to_string(),
-            },
+                Some(None),
+            ),
+            Some(p) => {
+                let checked = prior::check(p, raw.source.line, &mut self.rows, &mut f);
+                let source = prior::source(p, &raw.source, &mut self.strings, &mut f);
+                let row = if p.row > 0 { p.row } else { raw.row };
+                (RowId { row, source }, checked.map(Some))
+            }
         };
-        let all_ok = f.errors.is_empty();
-        let valid = || {
-            Some(ValidRow {
-                id: id.clone(),
-                waba_id: waba_id?,
-                phone: number?.0,
-                migrate_phone_number: migrate?,
-                preverified_id: preverified_id?,
-                verified_name: verified_name?,
-                token_env: token_env?,
-                code_method: code_method?.0,
-                language: language?,
-                pin_env: pin_env?,
-                data_localization_region: region?,
-                extra: raw.extra.clone(),
-                prior: match &raw.prior {
-                    Some(_) => Some(Box::new(prior?)),
-                    None => None,
-                },
-            })
-        };
-        match all_ok.then(valid).flatten() {
-            Some(row) => CheckedRow::Valid(row),
+        let errors = std::mem::take(&mut f.errors);
+        let checked = errors.is_empty().then(|| {
+            Some((
+                waba_id?,
+                number?.0,
+                migrate?,
+                preverified_id?,
+                verified_name?,
+                token_env?,
+                code_method?.0,
+                language?,
+                pin_env?,
+                region?,
+                prior?,
+            ))
+        });
+        match checked.flatten() {
+            Some((
+                waba,
+                phone,
+                migrate,
+                pre,
+                name,
+                token,
+                method,
+                language,
+                pin,
+                region,
+                prior,
+            )) => {
+                let strings = &mut self.strings;
+                let mut env =
+                    |n: Option<&str>| n.map(|n| EnvVarName::new_unchecked(strings.get(n)));
+                let token_env = env(token);
+                let pin_env = env(pin);
+                CheckedRow::Valid(ValidRow {
+                    id,
+                    waba_id: WabaId::new_unchecked(self.strings.get(waba)),
+                    phone,
+                    migrate_phone_number: migrate,
+                    preverified_id: pre.map(Box::from),
+                    verified_name: name.map(|n| self.names.get(n)),
+                    token_env,
+                    code_method: method,
+                    language,
+                    pin_env,
+                    data_localization_region: region,
+                    extra: raw.extra,
+                    prior: prior.map(Box::new),
+                })
+            }
             None => {
                 let mut fields = raw.fields;
                 // The results file shows invalid rows as written: never a
@@ -120,7 +163,7 @@ impl RowChecker {
                 CheckedRow::Invalid(Box::new(InvalidRow {
                     id,
                     fields,
-                    reasons: f.errors,
+                    reasons: errors,
                     extra: raw.extra,
                     prior: raw.prior,
                 }))
@@ -131,42 +174,36 @@ impl RowChecker {
     /// The whole number: length bound, numbering plan, duplicates.
     fn number(
         &mut self,
-        cc: String,
-        national: String,
+        cc: &str,
+        national: &str,
         raw: &RawRow,
         f: &mut Findings,
     ) -> Option<(PhoneNumber, Option<NumberKind>)> {
         let total = cc.len() + national.len();
-        let mut ok = true;
-        let mut kind = None;
         if total > E164_MAX_DIGITS {
             f.error(
                 Field::PhoneNumber,
                 format!(
                     "+{cc} {} has {total} digits with the country code; E.164 allows at most {E164_MAX_DIGITS}",
-                    clip(&national)
+                    clip(national)
                 ),
             );
-            ok = false;
-        } else {
-            match self.numbering_plan(&cc, &national, f) {
-                Some(k) => kind = k,
-                None => ok = false,
-            }
+            // Its duplicates would be of a number that cannot exist.
+            return None;
         }
+        let plan = self.numbering_plan(cc, national, f);
         let phone = PhoneNumber::new_unchecked(cc, national);
-        if let Some(first) = self.duplicates.see(phone.e164_digits(), &raw.source) {
+        if let Some(first) = self.duplicates.see(phone.e164_value(), raw.source.line) {
             f.error(
                 Field::PhoneNumber,
                 format!(
-                    "+{} {} is already at {first}: a number belongs to one account",
-                    phone.cc(),
-                    phone.national()
+                    "+{cc} {national} is already at {}:{first}: a number belongs to one account",
+                    raw.source.file
                 ),
             );
-            ok = false;
+            return None;
         }
-        ok.then_some((phone, kind))
+        Some((phone, plan?))
     }
 
     /// The numbering-plan verdict, reported: `None` when it is an error, else

@@ -11,7 +11,6 @@
 use phonenumber::metadata::{DATABASE, Descriptor, Descriptors, Metadata};
 use regex::{Regex, RegexBuilder};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 
 /// The type of a valid number, as libphonenumber's `getNumberType` tells it
 /// (only the distinctions SMS cares about).
@@ -49,9 +48,19 @@ pub(super) enum NumberCheck {
 }
 
 /// The checker; owns the compiled regexes, so build one per validation run.
-#[derive(Default)]
 pub(super) struct Telephony {
-    codes: HashMap<u16, Option<Code>>,
+    /// By calling code (1–3 digits, so below 1000): `None` until first
+    /// used, then the code's regions (or `None` inside: no such code). An
+    /// array, not a map: this lookup happens on every row.
+    codes: Vec<Option<Option<Code>>>,
+}
+
+impl Default for Telephony {
+    fn default() -> Self {
+        Telephony {
+            codes: std::iter::repeat_with(|| None).take(1000).collect(),
+        }
+    }
 }
 
 /// The regions sharing one calling code, the main one first (as libphonenumber
@@ -255,7 +264,10 @@ impl Telephony {
         let Ok(code) = cc.parse::<u16>() else {
             return NumberCheck::UnknownCode;
         };
-        let Some(code) = self.codes.entry(code).or_insert_with(|| Code::load(code)) else {
+        let Some(slot) = self.codes.get_mut(usize::from(code)) else {
+            return NumberCheck::UnknownCode;
+        };
+        let Some(code) = slot.get_or_insert_with(|| Code::load(code)) else {
             return NumberCheck::UnknownCode;
         };
         let Some(main) = code.main() else {
@@ -414,6 +426,6 @@ mod tests {
             t.check("44", "7912345679"),
             NumberCheck::Valid(NumberKind::Mobile)
         );
-        assert_eq!(t.codes.len(), 1);
+        assert_eq!(t.codes.iter().filter(|c| c.is_some()).count(), 1);
     }
 }

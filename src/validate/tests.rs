@@ -623,3 +623,13 @@ wabas:
         ]
     );
 }
+
+/// A million rows are held at once: every byte here is a megabyte there
+/// (interned strings, the phone number inline, carried columns and a prior
+/// line behind one pointer each).
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn rows_stay_compact() {
+    assert!(std::mem::size_of::<ValidRow>() <= 160);
+    assert!(std::mem::size_of::<CheckedRow>() <= 160);
+}

@@ -3,14 +3,16 @@
 //! down the pipeline never re-checks a field.
 
 use std::fmt;
+use std::sync::Arc;
 
-/// A WABA id: digits only, no leading zero.
+/// A WABA id: digits only, no leading zero. Interned: the rows of one WABA
+/// share one allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WabaId(String);
+pub struct WabaId(Arc<str>);
 
 impl WabaId {
     /// Only validation (and tests) construct ids.
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
+    pub(crate) fn new_unchecked(s: impl Into<Arc<str>>) -> Self {
         WabaId(s.into())
     }
     pub fn as_str(&self) -> &str {
@@ -24,42 +26,76 @@ impl fmt::Display for WabaId {
     }
 }
 
+/// E.164 allows at most 15 digits, country code included.
+pub(crate) const E164_MAX_DIGITS: usize = 15;
+
 /// A phone number that passed validation: `cc` 1–3 digits, national number digits
-/// only, at most 15 digits together, possible for its country.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// only, at most 15 digits together, possible for its country. Held inline (the
+/// digits as ASCII, then zeros): a million rows carry no allocation for it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PhoneNumber {
-    cc: String,
-    national: String,
+    digits: [u8; E164_MAX_DIGITS],
+    cc_len: u8,
 }
 
 impl PhoneNumber {
-    pub(crate) fn new_unchecked(cc: impl Into<String>, national: impl Into<String>) -> Self {
+    /// `cc` and `national` are digits, at most 15 together (validation
+    /// checks it first; anything beyond is cut off).
+    pub(crate) fn new_unchecked(cc: &str, national: &str) -> Self {
+        debug_assert!(cc.len() + national.len() <= E164_MAX_DIGITS);
+        let mut digits = [0; E164_MAX_DIGITS];
+        for (slot, b) in digits.iter_mut().zip(cc.bytes().chain(national.bytes())) {
+            *slot = b;
+        }
         PhoneNumber {
-            cc: cc.into(),
-            national: national.into(),
+            digits,
+            cc_len: u8::try_from(cc.len().min(E164_MAX_DIGITS)).unwrap_or(0),
         }
     }
+    /// `cc` followed by the national number.
+    pub fn e164(&self) -> &str {
+        let len = self
+            .digits
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(E164_MAX_DIGITS);
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.digits[..len]).unwrap_or("")
+    }
     pub fn cc(&self) -> &str {
-        &self.cc
+        self.e164().get(..usize::from(self.cc_len)).unwrap_or("")
     }
     pub fn national(&self) -> &str {
-        &self.national
+        self.e164().get(usize::from(self.cc_len)..).unwrap_or("")
     }
     /// `cc` followed by the national number: the key for duplicates and reconciliation.
     pub fn e164_digits(&self) -> String {
-        format!("{}{}", self.cc, self.national)
+        self.e164().to_string()
+    }
+    /// The number as a number: no calling code starts with 0, so two
+    /// numbers are the same exactly when these are.
+    pub(crate) fn e164_value(&self) -> u64 {
+        self.e164()
+            .bytes()
+            .fold(0, |n, b| n * 10 + u64::from(b - b'0'))
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber(+{} {})", self.cc(), self.national())
     }
 }
 
 /// A valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`) that does not
 /// look like a secret pasted in its place. Built by validation of a manifest's
 /// `token_env` / `pin_env`, or by [`EnvVarName::parse_flag`] for a command-line
-/// option.
+/// option. Interned like [`WabaId`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EnvVarName(String);
+pub struct EnvVarName(Arc<str>);
 
 impl EnvVarName {
-    pub(crate) fn new_unchecked(s: impl Into<String>) -> Self {
+    pub(crate) fn new_unchecked(s: impl Into<Arc<str>>) -> Self {
         EnvVarName(s.into())
     }
     pub fn as_str(&self) -> &str {
@@ -238,6 +274,26 @@ impl fmt::Display for Region {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_are_inline_digits() {
+        let p = PhoneNumber::new_unchecked("44", "7912345678");
+        assert_eq!(
+            (p.cc(), p.national(), p.e164()),
+            ("44", "7912345678", "447912345678")
+        );
+        assert_eq!(p.e164_value(), 447_912_345_678);
+        let longest = PhoneNumber::new_unchecked("358", "123456789012");
+        assert_eq!(longest.e164(), "358123456789012");
+        assert_eq!(longest.national(), "123456789012");
+        assert_eq!(
+            PhoneNumber::new_unchecked("4", "47912345678").e164_value(),
+            p.e164_value(),
+            "the same E.164 number"
+        );
+        assert_eq!(format!("{p:?}"), "PhoneNumber(+44 7912345678)");
+        assert_eq!(std::mem::size_of::<PhoneNumber>(), 16);
+    }
 
     #[test]
     fn code_methods_in_any_case() {

@@ -14,7 +14,7 @@
 mod tree;
 
 use super::fields::{Field, did_you_mean, suggest_field};
-use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, ReadOptions, Source};
+use super::{Manifest, ManifestError, RawFields, RawRow, RawValue, ReadOptions, RowSink, Source};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::text::clip;
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ pub(super) fn read(
     file: Arc<str>,
     text: &str,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(RawRow),
+    sink: &mut dyn RowSink,
 ) -> Result<Manifest, ManifestError> {
     let root = tree::parse(&file, text)?.ok_or_else(|| ManifestError::Empty {
         file: file.to_string(),
@@ -111,7 +111,7 @@ struct Inherited {
 struct Reader<'a> {
     file: Arc<str>,
     options: &'a ReadOptions,
-    sink: &'a mut dyn FnMut(RawRow),
+    sink: &'a mut dyn RowSink,
     rows: usize,
     manifest: Manifest,
 }
@@ -238,6 +238,7 @@ impl Reader<'_> {
                 value: Node::Seq(items),
                 ..
             }) => {
+                self.sink.expect(items.iter().map(numbers_in).sum());
                 for item in items {
                     self.waba(item, &defaults);
                 }
@@ -457,12 +458,27 @@ impl Reader<'_> {
             row: u32::try_from(self.rows).unwrap_or(u32::MAX),
             source: self.source(line),
             fields: own.fields,
-            extra: own.extra.into_boxed_slice(),
+            extra: own.extra.into(),
             prior: None,
             problems: reasons,
         };
-        (self.sink)(row);
+        self.sink.row(row);
     }
+}
+
+/// How many numbers a WABA entry lists (as far as it is well formed).
+fn numbers_in(waba: &Lined<Node>) -> usize {
+    let Node::Map(entries) = &waba.value else {
+        return 0;
+    };
+    entries
+        .iter()
+        .filter(|(k, _)| k.value == Node::Str("numbers".into()))
+        .map(|(_, v)| match &v.value {
+            Node::Seq(items) => items.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// " (did you mean `x`?)" among `fields`, or the advice for a key of one's own.
