@@ -469,3 +469,24 @@ fn a_bad_waba_key_is_reported_once_for_all_its_numbers() {
         ]
     );
 }
+
+#[test]
+fn the_onboarding_and_spreadsheet_examples_are_valid() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for args in [
+        &["validate", "examples/onboarding.yaml"][..],
+        &[
+            "validate",
+            "examples/agency_semicolon.csv",
+            "--ignore-column",
+            "Client",
+            "--ignore-column",
+            "Notes",
+        ][..],
+    ] {
+        let out = bin().current_dir(root).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("no problems;"), "{args:?}: {stderr}");
+    }
+}
