@@ -7,7 +7,20 @@
 //! Scenarios: `skew` (scheduling makespan vs the lower bound), `rate` (global
 //! rate accuracy), `latency` (latency hiding), `overhead` (rows/s with no
 //! latency, to compare with a load generator on the same endpoint), `rss`
-//! (peak RSS of a 100,000-row run, via /usr/bin/time).
+//! (peak RSS of a 100,000-row run, via /usr/bin/time), `register` (SPEC 7:
+//! 10,000 rows taken to `registered`, beside the same rows created only).
+//!
+//! `register`, run on its own with
+//!
+//!     cargo bench --bench runner -- register
+//!
+//! first times `run --through create` of 10,000 rows (10 WABAs of 1,000, no
+//! latency, concurrency 64) against a fresh in-process sandbox, then the same
+//! manifest to `registered` against another: `run --through request-code`,
+//! a `--codes` file written from the codes the sandbox issued (what the
+//! holders would receive), then `retry --through register --codes FILE`. It
+//! prints rows/s over the wall time of the processes (validation and start-up
+//! included) and calls per row from the sandbox's request log, for both.
 
 use std::path::Path;
 use std::process::Command;
@@ -238,6 +251,81 @@ fn rss(b: &Bench) {
     );
 }
 
+/// The binary's wall time and stderr (it must succeed).
+fn timed(cmd: &mut Command) -> (Duration, String) {
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let wall = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "run failed: {stderr}");
+    (wall, stderr)
+}
+
+fn register(b: &Bench) {
+    const ROWS: usize = 10_000;
+    let m = manifest(
+        b.dir.path(),
+        "register.csv",
+        &(0..10)
+            .map(|i| (format!("{}", i + 1), ROWS / 10))
+            .collect::<Vec<_>>(),
+    );
+    let limits = ["--rate-per-waba", "1000000/h", "--concurrency", "64"];
+    let (created, create_wall, _) = b.run(SandboxConfig::default(), &m, &limits, None);
+
+    let sandbox =
+        b.rt.block_on(Sandbox::start(SandboxConfig::default()))
+            .unwrap();
+    let (r1, r2, codes) = (
+        b.dir.path().join("register-1.csv"),
+        b.dir.path().join("register-2.csv"),
+        b.dir.path().join("register-codes.csv"),
+    );
+    let send = |cmd: &mut Command| {
+        cmd.arg("--graph-url")
+            .arg(sandbox.url())
+            .args(limits)
+            .env("WABA_ACCESS_TOKEN", "bench-token")
+            .env("WABA_REGISTER_PIN", "246810");
+    };
+    let mut first = Command::new(BIN);
+    first.arg("run").arg(&m).arg("--results").arg(&r1);
+    first.args(["--through", "request-code"]);
+    send(&mut first);
+    let (wall_1, _) = timed(&mut first);
+    // What the holders of the numbers received, keyed by phone_number_id.
+    let mut text = String::from("phone_number_id,code\n");
+    for (id, issued) in sandbox.codes() {
+        text.push_str(&format!("{id},{}\n", issued.code));
+    }
+    std::fs::write(&codes, text).unwrap();
+    let mut second = Command::new(BIN);
+    second.arg("retry").arg(&r1).arg("--results").arg(&r2);
+    second
+        .args(["--through", "register", "--codes"])
+        .arg(&codes);
+    send(&mut second);
+    let (wall_2, _) = timed(&mut second);
+    let calls = sandbox.requests().len();
+    let registered = sandbox.ledger().iter().filter(|n| n.connected()).count();
+    b.rt.block_on(sandbox.shutdown());
+    assert_eq!(registered, ROWS, "every number registered");
+
+    let wall = wall_1 + wall_2;
+    println!(
+        "register: {ROWS} rows, no latency, concurrency 64: create only {:.0} rows/s ({:.2} calls/row, wall {:.2} s); through register {:.0} rows/s ({:.2} calls/row, wall {:.2} s = run --through request-code {:.2} s + retry --through register --codes {:.2} s), {:.1}x the time of create only",
+        ROWS as f64 / create_wall.as_secs_f64(),
+        created.len() as f64 / ROWS as f64,
+        create_wall.as_secs_f64(),
+        ROWS as f64 / wall.as_secs_f64(),
+        calls as f64 / ROWS as f64,
+        wall.as_secs_f64(),
+        wall_1.as_secs_f64(),
+        wall_2.as_secs_f64(),
+        wall.as_secs_f64() / create_wall.as_secs_f64()
+    );
+}
+
 type Scenario = (&'static str, fn(&Bench));
 
 fn main() {
@@ -246,12 +334,13 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let b = Bench::new();
-    let scenarios: [Scenario; 5] = [
+    let scenarios: [Scenario; 6] = [
         ("skew", skew),
         ("rate", rate),
         ("latency", latency),
         ("overhead", overhead),
         ("rss", rss),
+        ("register", register),
     ];
     for (name, f) in scenarios {
         if filter.is_empty() || filter.iter().any(|x| name.contains(x.as_str())) {

@@ -258,7 +258,9 @@ impl<R: Recorder> Loop<'_, R> {
     /// A job at the start of the run: queued, or (verify_code first) off to
     /// find its code.
     fn enter(&mut self, job: Job) {
-        if job.call == crate::send::Call::VerifyCode && job.code.is_none() {
+        if let Some(refusal) = self.policy.refused_at_start(&job) {
+            self.sink.finish(&job, refusal);
+        } else if job.call == crate::send::Call::VerifyCode && job.code.is_none() {
             let line = waiting_line(&job);
             self.need_code(job, line, false);
         } else {

@@ -991,6 +991,42 @@ async fn the_register_guard_refuses_before_sending() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_row_whose_first_call_is_register_meets_the_guard_before_sending() {
+    // A results line (retry) already shows 8 register calls in 72 hours: the
+    // register this run would start with is not sent.
+    let fake = Arc::new(Fake::new());
+    fake.preload("1", "15550100001", "777");
+    fake.state.lock().unwrap().ledger[0].verified = true;
+    let recent = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut job = Job::new(
+        row(1, "1", "5550100001"),
+        TokenId(0),
+        Call::Register,
+        Progress {
+            phone_number_id: Some("777".into()),
+            status: Some(Status::Verified),
+            register_calls: vec![recent; 8],
+        },
+    );
+    job.pin = Some(PinId(0));
+    let (rec, _) = run_full(
+        fake.clone(),
+        vec![job],
+        vec!["tok"],
+        limits(),
+        through(Through::Register),
+        Arc::new(NoCodes),
+    )
+    .await;
+    let end = rec.outcome(1);
+    assert_eq!((end.status, end.step), (Status::Failed, Step::Register));
+    assert!(end.note.as_deref().unwrap().contains("register not sent"));
+    assert_eq!(end.phone_number_id.as_deref(), Some("777"));
+    assert_eq!(end.register_calls.len(), 8, "the history is kept");
+    assert_eq!(fake.calls(Step::Register), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_pre_verified_number_goes_from_create_to_register() {
     let fake = Arc::new(Fake::new());
     let mut r = ValidRow::fixture(1, "5550100001").phone("1", "5550100001");

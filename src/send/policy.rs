@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::backoff::Backoff;
 use super::blocks::Blocks;
 use super::create::{self, Route};
-use super::steps::Through;
+use super::steps::{self, Through};
 use super::throttle::{from_hints, requested_wait};
 use super::{Call, CallOk, Job, TokenId, read, register, request_code, verify_code};
 use crate::graph::{ErrorClass, Failure, Hints, Reply, classify};
@@ -178,6 +178,16 @@ impl Policy {
     /// How a queued row ends if it must not be sent any more.
     pub fn blocked(&self, job: &Job) -> Option<RowResult> {
         self.blocks.result(job)
+    }
+
+    /// How a row entering the run ends unsent when its first call would break
+    /// `--max-register-calls` given the history its results line carries (the
+    /// later register calls of a run meet the same guard in `steps::go_on`).
+    pub fn refused_at_start(&self, job: &Job) -> Option<RowResult> {
+        if job.call != Call::Register {
+            return None;
+        }
+        steps::register_guard(job, &self.rules, chrono::Utc::now()).map(|r| job.ended(r))
     }
 
     /// What one answer means for its row and for the schedule.

@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod onboarding;
 mod operator;
 mod run;
 mod sandbox;
