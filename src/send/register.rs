@@ -24,9 +24,32 @@ fn says_already_registered(e: &GraphError) -> bool {
     e.code == Some(100) && m.contains("already registered")
 }
 
+/// "Try again in 3600 seconds" (or minutes, hours) in Meta's words, if said.
+fn wait_said(message: &str) -> Option<Span> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    words.windows(2).find_map(|w| {
+        let n: i64 = w[0]
+            .trim_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()?;
+        let unit = w[1].trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+        match unit.trim_end_matches('s') {
+            "second" => Some(Span::seconds(n)),
+            "minute" => Some(Span::minutes(n)),
+            "hour" => Some(Span::hours(n)),
+            _ => None,
+        }
+    })
+}
+
 /// What a person has to do about a register refusal, for the results line.
-fn advice(code: i64) -> Option<String> {
-    let lock_end = || (Utc::now() + Span::hours(72)).to_rfc3339_opts(SecondsFormat::Secs, true);
+fn advice(e: &GraphError) -> Option<String> {
+    let code = e.code?;
+    // Meta locks a number for 72 hours, unless its answer says otherwise.
+    let lock_end = || {
+        let wait = wait_said(&e.message).unwrap_or(Span::hours(72));
+        (Utc::now() + wait).to_rfc3339_opts(SecondsFormat::Secs, true)
+    };
     Some(match code {
         133005 => "the PIN differs from the number's two-step verification PIN: set pin_env to its current PIN, or turn two-step verification off in WhatsApp Manager (a migration needs it off at the source)".into(),
         133008 | 133009 => "too many or too fast PIN attempts: wait as Meta's message says, then retry".into(),
@@ -63,7 +86,7 @@ pub(super) fn on_failure(
             job.call = Call::ReadNumber(ReadWhy::AlreadyRegistered(e.clone()));
             return Fate::again(job, Duration::ZERO);
         }
-        if let Some(note) = e.code.and_then(advice) {
+        if let Some(note) = advice(e) {
             return Fate::done(job, RowResult::failed(Step::Register, failure, Some(note)));
         }
     }
@@ -83,5 +106,31 @@ pub(super) fn on_failure(
             steps::retry(job, failure, floor, retry_after, rules, rng)
         }
         _ => Fate::done(job, RowResult::failed(Step::Register, failure, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_ends_when_meta_says_or_after_72_hours() {
+        assert_eq!(
+            wait_said("Try again in 3600 seconds."),
+            Some(Span::seconds(3600))
+        );
+        assert_eq!(
+            wait_said("locked; retry in 5 minutes"),
+            Some(Span::minutes(5))
+        );
+        assert_eq!(wait_said("too many attempts"), None);
+        let e = GraphError {
+            code: Some(133016),
+            message: "Registration failed: too many attempts".into(),
+            ..GraphError::default()
+        };
+        let note = advice(&e).unwrap();
+        let in_72h = (Utc::now() + Span::hours(72)).to_rfc3339_opts(SecondsFormat::Secs, true);
+        assert!(note.contains(&in_72h[..13]), "{note}");
     }
 }

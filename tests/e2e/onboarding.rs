@@ -982,7 +982,7 @@ fn a_first_version_results_file_is_accepted_by_retry_plan_and_resume() {
     assert_exit(&out, 0);
     let plan = stdout(&out);
     assert!(
-        plan.contains("2 rows to send") && plan.contains("1 skipped (already created)"),
+        plan.contains("2 rows to send") && plan.contains("1 skipped (already as far as asked)"),
         "{plan}"
     );
     let out = bin()
@@ -991,7 +991,7 @@ fn a_first_version_results_file_is_accepted_by_retry_plan_and_resume() {
         .unwrap();
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("skipped (already created)"),
+        stdout(&out).contains("skipped (already as far as asked)"),
         "{}",
         stdout(&out)
     );
