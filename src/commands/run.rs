@@ -22,7 +22,7 @@ use crate::runner::{CodeSource, NoCodes, RunReport, Runner};
 use crate::sandbox::{FaultRates, Sandbox, SandboxConfig};
 use crate::schema::{ResultRecord, Status};
 use crate::secret::{AppSecret, Pin, Token};
-use crate::send::{Code, Job, PinId, Rules, Through, TokenId};
+use crate::send::{Code, PinId, Rules, Through, TokenId};
 use crate::ui::diagnostics::print_validation_as;
 use crate::ui::print_error;
 use crate::ui::prompt::Prompt;
@@ -144,19 +144,13 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
         session.write(line)?;
     }
     kept += start.kept;
-    let report = send(
-        start.jobs,
-        &target,
-        Sending {
-            secrets,
-            codes,
-            rules,
-            audit,
-        },
-        &config,
-        &mut session,
-    )
-    .await;
+    let sending = Sending {
+        secrets,
+        codes: codes.clone(),
+        rules: rules.clone(),
+        audit,
+    };
+    let report = send(start, &target, sending, &config, &mut session).await;
     let closed = session.close(report.skipped == 0 && report.aborted.is_none());
     target.stop().await;
     Ok(conclude(&config, &report, closed, kept, manifest_rows))
@@ -223,7 +217,9 @@ fn dry_run_plan(config: &Config) -> super::plan::Config {
 /// The manifest's rows: the valid ones (with their line in the results file
 /// being retried, if any), and the lines of the invalid ones.
 struct Work {
-    valid: Vec<(ValidRow, Option<ResultRecord>)>,
+    /// Shared with the jobs: each row is held once (a million rows run in
+    /// a few hundred megabytes).
+    valid: Vec<(Arc<ValidRow>, Option<Box<ResultRecord>>)>,
     invalid: Vec<ResultRecord>,
     /// The manifest's carried columns, written after the standard ones.
     extra_columns: Vec<String>,
@@ -259,15 +255,15 @@ impl Work {
     /// lines.
     fn split(v: Validation) -> Work {
         let mut w = Work {
-            valid: vec![],
+            valid: Vec::with_capacity(v.rows.len()),
             invalid: vec![],
             extra_columns: v.extra_columns.clone(),
         };
         for row in v.rows {
             match row {
                 CheckedRow::Valid(mut r) => {
-                    let prior = r.prior.take().map(|p| p.record);
-                    w.valid.push((r, prior));
+                    let prior = r.prior.take().map(|p| Box::new(p.record));
+                    w.valid.push((Arc::new(r), prior));
                 }
                 CheckedRow::Invalid(r) => w.invalid.push(ResultRecord::invalid(&r)),
             }
@@ -322,7 +318,7 @@ impl Secrets {
     /// register, and the app secret; `None` when one is missing (each missing
     /// variable is printed). The sandbox demo fills in a token and a PIN.
     fn load(
-        rows: &[(ValidRow, Option<ResultRecord>)],
+        rows: &[(Arc<ValidRow>, Option<Box<ResultRecord>>)],
         config: &Config,
     ) -> Result<Option<Secrets>, Refused> {
         let sandbox = matches!(config.endpoint, Endpoint::Sandbox);
@@ -331,12 +327,12 @@ impl Secrets {
         let token_fallback: Option<&dyn Fn(&str) -> Token> = sandbox.then_some(&demo as _);
         let pin_fallback: Option<&dyn Fn(&str) -> Pin> = sandbox.then_some(&demo_pin as _);
         let tokens = TokenTable::for_rows(
-            rows.iter().map(|(r, _)| r),
+            rows.iter().map(|(r, _)| &**r),
             &config.token_env,
             token_fallback,
         );
         // A row registers in this run unless it has already.
-        let registers = |prior: &Option<ResultRecord>| {
+        let registers = |prior: &Option<Box<ResultRecord>>| {
             config.through == Through::Register
                 && prior
                     .as_ref()
@@ -345,7 +341,7 @@ impl Secrets {
         let pin_uses = rows
             .iter()
             .filter(|(_, p)| registers(p))
-            .map(|(r, _)| (r.pin_var(&config.pin_env), r));
+            .map(|(r, _)| (r.pin_var(&config.pin_env), &**r));
         let pins = VarTable::load(pin_uses, Pin::from_env, pin_fallback, "PINs");
         let ((token_table, token_ids), (pin_table, pin_index)) = match (tokens, pins) {
             (Ok(t), Ok(p)) => (t, p),
@@ -372,7 +368,15 @@ impl Secrets {
         let mut pin_index = pin_index.into_iter();
         let pin_ids = rows
             .iter()
-            .map(|(_, p)| registers(p).then(|| pin_index.next().map(PinId)).flatten())
+            .map(|(_, p)| {
+                registers(p)
+                    .then(|| {
+                        pin_index
+                            .next()
+                            .map(|i| PinId(u32::try_from(i).unwrap_or(u32::MAX)))
+                    })
+                    .flatten()
+            })
             .collect();
         Ok(Some(Secrets {
             tokens,
@@ -386,7 +390,7 @@ impl Secrets {
 /// `--codes FILE`, read and matched to the rows before anything is sent.
 fn read_codes(
     config: &Config,
-    rows: &[(ValidRow, Option<ResultRecord>)],
+    rows: &[(Arc<ValidRow>, Option<Box<ResultRecord>>)],
 ) -> Result<Option<FileCodes>, Refused> {
     let Some(path) = &config.codes else {
         return Ok(None);
@@ -489,8 +493,6 @@ impl Target {
     }
 }
 
-/// Run the jobs to their ends, recording each row in the session; Ctrl-C
-/// stops dispatching.
 /// What the sending needs beyond the jobs and the target.
 struct Sending {
     secrets: Secrets,
@@ -499,8 +501,10 @@ struct Sending {
     audit: Option<AuditLog>,
 }
 
+/// Run the jobs to their ends, recording each row in the session; Ctrl-C
+/// stops dispatching.
 async fn send(
-    jobs: Vec<Job>,
+    start: resume::Start<'_>,
     target: &Target,
     sending: Sending,
     config: &Config,
@@ -515,8 +519,8 @@ async fn send(
     let (names, creds): (Vec<String>, Vec<Credentials>) = secrets.tokens.into_iter().unzip();
     let (interrupt_tx, interrupt_rx) = watch::channel(false);
     tokio::spawn(watch_ctrl_c(interrupt_tx));
-    let mut progress =
-        crate::ui::progress::for_output(jobs.len(), &config.output, config.ask_codes);
+    let total = start.job_count;
+    let mut progress = crate::ui::progress::for_output(total, &config.output, config.ask_codes);
     let runner = Runner {
         api: Arc::new(target.client.clone()),
         creds,
@@ -530,7 +534,14 @@ async fn send(
         seed: rand::random(),
     };
     runner
-        .run(jobs, session, progress.as_mut(), interrupt_rx)
+        .run_jobs(
+            start.jobs,
+            total,
+            start.tokens_used,
+            session,
+            progress.as_mut(),
+            interrupt_rx,
+        )
         .await
 }
 
@@ -546,23 +557,7 @@ fn conclude(
     if let Err(e) = &closed.compaction {
         print_error(e);
     }
-    let (counts, reached) = match &closed.lines {
-        Ok(lines) => (
-            StatusCounts::of(lines),
-            lines.iter().all(|l| config.through.reached(l.status)) && !lines.is_empty(),
-        ),
-        Err(e) => {
-            print_error(&format!("cannot read back {}: {e}", closed.path.display()));
-            (StatusCounts::default(), false)
-        }
-    };
-    let outcome = if report.interrupted || report.aborted.is_some() || report.write_failures > 0 {
-        Outcome::Aborted
-    } else if reached {
-        Outcome::Done
-    } else {
-        Outcome::Incomplete
-    };
+    let (counts, outcome) = outcome(config, report, &closed);
     let summary = Summary::new(&Ending {
         report,
         results: &closed.path,
@@ -587,20 +582,48 @@ fn conclude(
     {
         eprint!(
             "{}",
-            per_waba_table(lines.iter().map(|l| (l.waba_id.as_str(), l.status)))
+            per_waba_table(lines.iter().map(|l| (&*l.waba_id, l.status)))
         );
     }
     if let Some(path) = &config.summary_json {
-        match serde_json::to_vec_pretty(&summary) {
-            Ok(json) => {
-                if let Err(e) = std::fs::write(path, json) {
-                    print_error(&format!("cannot write {}: {e}", path.display()));
-                }
-            }
-            Err(e) => print_error(&format!("cannot encode the summary: {e}")),
-        }
+        write_json(path, &summary);
     }
     outcome
+}
+
+/// The counts and the outcome from the file as read back: done only when
+/// every row reached `--through`.
+fn outcome(config: &Config, report: &RunReport, closed: &Closed) -> (StatusCounts, Outcome) {
+    let (counts, reached) = match &closed.lines {
+        Ok(lines) => (
+            StatusCounts::of(lines),
+            lines.iter().all(|l| config.through.reached(l.status)) && !lines.is_empty(),
+        ),
+        Err(e) => {
+            print_error(&format!("cannot read back {}: {e}", closed.path.display()));
+            (StatusCounts::default(), false)
+        }
+    };
+    let outcome = if report.interrupted || report.aborted.is_some() || report.write_failures > 0 {
+        Outcome::Aborted
+    } else if reached {
+        Outcome::Done
+    } else {
+        Outcome::Incomplete
+    };
+    (counts, outcome)
+}
+
+/// `--summary-json PATH` (its directory was checked at the start).
+fn write_json(path: &Path, summary: &Summary) {
+    match serde_json::to_vec_pretty(summary) {
+        Ok(json) => {
+            if let Err(e) = std::fs::write(path, json) {
+                print_error(&format!("cannot write {}: {e}", path.display()));
+            }
+        }
+        Err(e) => print_error(&format!("cannot encode the summary: {e}")),
+    }
 }
 
 /// The sandbox of `run --sandbox`: a rehearsal, so it behaves like a mildly

@@ -76,37 +76,8 @@ pub struct Config {
 pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let rows = numbers(&config)?;
     let c = &config.connect;
-    let (table, ids) = TokenTable::for_rows(rows.iter(), &c.token_env, None).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        Refused::msg(lines.join("\n"))
-    })?;
-    let app_secret = match &c.app_secret_env {
-        Some(var) => Some(
-            crate::secret::AppSecret::from_env(var)
-                .map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
-        ),
-        None => None,
-    };
-    let creds = table
-        .values
-        .iter()
-        .map(|t| Credentials::new(t.clone(), app_secret.as_ref()))
-        .collect();
-    let Endpoint::Graph { url, from } = &c.endpoint else {
-        return Err(Refused::msg(
-            "status reads from Meta: --sandbox does not apply",
-        ));
-    };
-    eprintln!(
-        "waba-provision: reading from {url}/{} (from {from})",
-        c.api_version
-    );
-    let client = GraphClient::new(ClientConfig {
-        graph_url: url.clone(),
-        api_version: c.api_version.clone(),
-        timeout: c.limits.timeout,
-        max_connections: c.limits.concurrency,
-    })?;
+    let (names, creds, ids) = credentials(c, &rows)?;
+    let client = client(c)?;
     let audit = c.audit_log.as_deref().map(AuditLog::open).transpose()?;
     let mut out = Out::open(config.results.as_deref(), config.force)?;
     let jobs: Vec<Job> = rows
@@ -131,7 +102,7 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     let runner = Runner {
         api: Arc::new(client),
         creds,
-        token_names: table.names,
+        token_names: names,
         pins: Vec::new(),
         codes: Arc::new(NoCodes),
         rules: Rules::new(c.limits.max_attempts),
@@ -154,6 +125,49 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     } else {
         Outcome::Done
     })
+}
+
+/// Names, credentials and per-row token ids: the tokens the rows use, read
+/// once up front, with the app secret's proof.
+type Tokens = (Vec<String>, Vec<Credentials>, Vec<crate::send::TokenId>);
+
+fn credentials(c: &Connect, rows: &[ValidRow]) -> Result<Tokens, Refused> {
+    let (table, ids) = TokenTable::for_rows(rows.iter(), &c.token_env, None).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Refused::msg(lines.join("\n"))
+    })?;
+    let app_secret = match &c.app_secret_env {
+        Some(var) => Some(
+            crate::secret::AppSecret::from_env(var)
+                .map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
+        ),
+        None => None,
+    };
+    let creds = table
+        .values
+        .iter()
+        .map(|t| Credentials::new(t.clone(), app_secret.as_ref()))
+        .collect();
+    Ok((table.names, creds, ids))
+}
+
+/// The Graph client, after saying where it reads from.
+fn client(c: &Connect) -> Result<GraphClient, Refused> {
+    let Endpoint::Graph { url, from } = &c.endpoint else {
+        return Err(Refused::msg(
+            "status reads from Meta: --sandbox does not apply",
+        ));
+    };
+    eprintln!(
+        "waba-provision: reading from {url}/{} (from {from})",
+        c.api_version
+    );
+    Ok(GraphClient::new(ClientConfig {
+        graph_url: url.clone(),
+        api_version: c.api_version.clone(),
+        timeout: c.limits.timeout,
+        max_connections: c.limits.concurrency,
+    })?)
 }
 
 /// The rows of the results file that have a number at Meta.
@@ -293,17 +307,16 @@ impl Recorder for Out {
         _attempts: u32,
         result: &RowResult,
     ) -> std::io::Result<()> {
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
-        let id = result.phone_number_id.clone().unwrap_or_default();
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let mut line = vec![
             row.id.row.to_string(),
             row.id.source.to_string(),
             row.waba_id.to_string(),
-            id,
+            result.phone_number_id.clone().unwrap_or_default(),
         ];
-        match (&result.number, result.status, &result.failure) {
-            (Some(n), _, _) => {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        match &result.number {
+            Some(n) => {
+                let s = |v: &Option<String>| v.clone().unwrap_or_default();
                 *self.counts.by_status.entry(s(&n.status)).or_default() += 1;
                 *self
                     .counts
@@ -321,35 +334,40 @@ impl Recorder for Out {
                     s(&n.throughput_level),
                     now,
                 ]);
-                line.extend([String::new(), String::new(), String::new(), String::new()]);
+                line.extend(std::iter::repeat_n(String::new(), 4));
             }
-            (None, status, failure) => {
+            None => {
                 self.counts.errors += 1;
                 line.extend(std::iter::repeat_n(String::new(), 8));
                 line.push(now);
-                let (code, subcode, message, trace) = match failure {
-                    Some(Failure::Graph(g)) => (
-                        g.code.map(|c| c.to_string()).unwrap_or_default(),
-                        g.subcode.map(|c| c.to_string()).unwrap_or_default(),
-                        g.summary(),
-                        g.fbtrace_id.clone().unwrap_or_default(),
-                    ),
-                    Some(other) => (String::new(), String::new(), other.summary(), String::new()),
-                    None => {
-                        let why = result.note.clone().unwrap_or_else(|| status.to_string());
-                        (String::new(), String::new(), why, String::new())
-                    }
-                };
-                line.extend([
-                    code,
-                    subcode,
-                    crate::text::clip(&message).into_owned(),
-                    trace,
-                ]);
+                line.extend(error_cells(result));
             }
         }
         self.writer
             .write_record(&line)
             .map_err(std::io::Error::other)
     }
+}
+
+/// `error_code, error_subcode, error_message, fbtrace_id` of a number that
+/// could not be read.
+fn error_cells(result: &RowResult) -> [String; 4] {
+    let (code, subcode, message, trace) = match &result.failure {
+        Some(Failure::Graph(g)) => (
+            g.code.map(|c| c.to_string()).unwrap_or_default(),
+            g.subcode.map(|c| c.to_string()).unwrap_or_default(),
+            g.summary(),
+            g.fbtrace_id.clone().unwrap_or_default(),
+        ),
+        Some(other) => (String::new(), String::new(), other.summary(), String::new()),
+        None => {
+            let why = result
+                .note
+                .clone()
+                .unwrap_or_else(|| result.status.to_string());
+            (String::new(), String::new(), why, String::new())
+        }
+    };
+    let message = crate::text::clip_message(&message).into_owned();
+    [code, subcode, message, trace]
 }

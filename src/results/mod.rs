@@ -33,7 +33,7 @@ mod writer;
 
 pub use error::ResultsError;
 pub use journal::{Entry as JournalEntry, Journal, Sent};
-pub use reader::{final_rows, latest_per_row, read_results};
+pub use reader::{Tally, final_rows, latest_per_row, read_results, tally};
 pub use record::RowResult;
 pub use session::{Closed, Past, Session};
 pub use writer::{OpenMode, Repair, ResultsFile};

@@ -9,7 +9,6 @@ use super::error::{ResultsError, io_at};
 use crate::schema::{COLUMNS, ResultRecord, Status, V1_COLUMNS, parse_line, results_header};
 use csv::{ByteRecord, ReaderBuilder};
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 
 /// The header line exactly as the writer puts it, without carried columns.
@@ -34,8 +33,6 @@ pub(super) struct TornTail {
 pub(super) struct Scan<T> {
     /// Every complete line after the header, in file order (a row may appear twice).
     pub records: Vec<T>,
-    /// The bytes of each of `records`, line end included.
-    pub spans: Vec<Range<usize>>,
     /// The complete header line is present.
     pub has_header: bool,
     /// Standard columns of the header: [`COLUMNS`], or the first version's
@@ -60,12 +57,6 @@ pub(super) fn scan(path: &Path, bytes: &[u8]) -> Result<Scan<ResultRecord>, Resu
     scan_with(path, bytes, parse_record)
 }
 
-/// Like [`scan`], keeping only each line's [`Key`]: compaction of a large file holds
-/// the bytes and a few words per line, not every field as a `String`.
-pub(super) fn scan_keys(path: &Path, bytes: &[u8]) -> Result<Scan<Key>, ResultsError> {
-    scan_with(path, bytes, parse_key)
-}
-
 fn scan_with<T>(
     path: &Path,
     bytes: &[u8],
@@ -76,7 +67,6 @@ fn scan_with<T>(
     if bytes.len() < header.len() && header.as_bytes().starts_with(bytes) {
         return Ok(Scan {
             records: Vec::new(),
-            spans: Vec::new(),
             has_header: false,
             columns: COLUMNS.len(),
             extra: Vec::new(),
@@ -122,7 +112,6 @@ fn scan_with<T>(
         COLUMNS.len()
     };
     let mut records = Vec::new();
-    let mut spans = Vec::new();
     loop {
         // Offsets into a slice held in memory fit in usize. The reader leaves the
         // `\n` of a `\r\n` to the next read: a line starts after it.
@@ -148,7 +137,6 @@ fn scan_with<T>(
             if let Some(reason) = reason {
                 return Ok(Scan {
                     records,
-                    spans,
                     has_header: true,
                     columns,
                     extra,
@@ -161,17 +149,12 @@ fn scan_with<T>(
             }
         }
         match parsed {
-            Ok(r) => {
-                records.push(r);
-                let crlf = bytes.get(end.saturating_sub(1)..end + 1) == Some(b"\r\n");
-                spans.push(start..end + usize::from(crlf));
-            }
+            Ok(r) => records.push(r),
             Err(message) => return Err(corrupt(path, line_at(bytes, start), message)),
         }
     }
     Ok(Scan {
         records,
-        spans,
         has_header: true,
         columns,
         extra,
@@ -207,7 +190,7 @@ fn parse_record(header: &ByteRecord, rec: &ByteRecord) -> Result<ResultRecord, S
 }
 
 /// One line into its [`Key`] (`row` and `status` checked, the rest only counted).
-fn parse_key(header: &ByteRecord, rec: &ByteRecord) -> Result<Key, String> {
+pub(super) fn parse_key(header: &ByteRecord, rec: &ByteRecord) -> Result<Key, String> {
     if rec.len() != header.len() {
         return Err(format!(
             "expected {} fields, found {}",
@@ -226,6 +209,66 @@ fn parse_key(header: &ByteRecord, rec: &ByteRecord) -> Result<Key, String> {
         status,
         has_id,
     })
+}
+
+/// What the end of a run needs of each row's counting line: its status (for
+/// the counts and the exit code) and its WABA (for the per-WABA table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub row: u32,
+    pub status: Status,
+    pub waba_id: std::sync::Arc<str>,
+}
+
+/// The counting line of each row, as a [`Tally`], ordered by row: read as a
+/// stream, keeping a few words per line (WABA ids shared), so reading back a
+/// million-row file costs megabytes, not a gigabyte. A torn last line is
+/// ignored, as by [`read_results`].
+pub fn tally(path: &Path) -> Result<Vec<Tally>, ResultsError> {
+    let file = std::fs::File::open(path).map_err(io_at(path))?;
+    let mut rdr = ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut rec = ByteRecord::new();
+    let corrupt_at = |line: u64, e: String| corrupt(path, line, e);
+    if !rdr
+        .read_byte_record(&mut rec)
+        .map_err(|e| corrupt_at(1, e.to_string()))?
+    {
+        return Ok(Vec::new());
+    }
+    let header = rec.clone();
+    let mut wabas: HashMap<Vec<u8>, std::sync::Arc<str>> = HashMap::new();
+    let mut keys = Vec::new();
+    let mut lines = Vec::new();
+    let mut line = 1;
+    loop {
+        line += 1;
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(corrupt_at(line, e.to_string())),
+        }
+        let Ok(key) = parse_key(&header, &rec) else {
+            continue; // a torn last line (nothing else can be broken after compaction)
+        };
+        let raw = rec.get(2).unwrap_or_default();
+        let waba = wabas
+            .entry(raw.to_vec())
+            .or_insert_with(|| std::sync::Arc::from(String::from_utf8_lossy(raw).as_ref()))
+            .clone();
+        keys.push(key);
+        lines.push(Tally {
+            row: key.row,
+            status: key.status,
+            waba_id: waba,
+        });
+    }
+    Ok(counting_lines(keys)
+        .into_iter()
+        .filter_map(|i| lines.get(i).cloned())
+        .collect())
 }
 
 /// Did the record that ends at EOF end with a line terminator (rather than being

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::journal::{Entry as JournalEntry, Sent};
-use super::{Journal, OpenMode, Repair, ResultsError, ResultsFile, latest_per_row};
+use super::{Journal, OpenMode, Repair, ResultsError, ResultsFile, Tally, latest_per_row};
 use crate::schema::ResultRecord;
 
 /// fsync the results file and the journal at most this often. Each line is
@@ -44,8 +44,9 @@ pub struct Closed {
     pub path: PathBuf,
     /// Compaction failed (the file still holds every line, maybe twice).
     pub compaction: Result<(), ResultsError>,
-    /// The line that counts for each row, read back from the file.
-    pub lines: Result<Vec<ResultRecord>, ResultsError>,
+    /// The line that counts for each row (status and WABA), read back from
+    /// the file.
+    pub lines: Result<Vec<Tally>, ResultsError>,
 }
 
 impl Session {
@@ -120,7 +121,7 @@ impl Session {
         if complete && compaction.is_ok() {
             let _ = Journal::remove(&path);
         }
-        let lines = super::read_results(&path).map(|l| latest_per_row(&l));
+        let lines = super::tally(&path);
         Closed {
             path,
             compaction,

@@ -8,11 +8,12 @@
 
 use super::error::{ResultsError, io_at};
 use super::lock::RunLock;
-use super::reader::{Scan, counting_lines, scan, scan_keys};
+use super::reader::{Key, Scan, counting_lines, parse_key, scan};
 use super::{backup_path, journal_path};
 use crate::schema::{COLUMNS, ResultRecord, header_line};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// How `run` treats an existing results file (SPEC section 2).
@@ -260,27 +261,18 @@ impl ResultsFile {
     /// done. If the new file cannot be written, FILE is left unchanged.
     pub fn compact(mut self) -> Result<(), ResultsError> {
         self.sync()?;
-        let bytes = fs::read(&self.path).map_err(io_at(&self.path))?;
-        let scanned = scan_keys(&self.path, &bytes)?;
-        if let Some(t) = scanned.torn {
-            return Err(ResultsError::Corrupt {
-                path: self.path.clone(),
-                line: t.line,
-                message: format!("{}; compaction not done", t.reason),
-            });
-        }
-        let keys = scanned.records;
+        // Streamed, never the whole file in memory: a million-row file is
+        // compacted in tens of megabytes (a few words per line).
+        let (keys, spans) = line_keys(&self.path)?;
         if keys.windows(2).all(|w| w[0].row < w[1].row) {
             return Ok(());
         }
-        // The kept lines are copied byte for byte: no re-serialization can alter them.
-        let kept: Vec<&[u8]> = counting_lines(keys)
+        let kept: Vec<Range<u64>> = counting_lines(keys)
             .into_iter()
-            .filter_map(|i| scanned.spans.get(i))
-            .filter_map(|span| bytes.get(span.clone()))
+            .filter_map(|i| spans.get(i).cloned())
             .collect();
         let tmp = super::sidecar(&self.path, ".tmp");
-        let written = write_whole(&tmp, &self.header, &kept).and_then(|()| {
+        let written = copy_lines(&self.path, &tmp, &self.header, &kept).and_then(|()| {
             fs::rename(&tmp, &self.path).map_err(io_at(&self.path))?;
             sync_dir(&self.path)
         });
@@ -289,6 +281,88 @@ impl ResultsFile {
         }
         written
     }
+}
+
+/// Each line's [`Key`] and byte range, read as a stream. The file is ours and
+/// well formed (a failed append is cut back, a torn line was repaired on
+/// opening), so anything unreadable is corruption: compaction is not done.
+fn line_keys(path: &Path) -> Result<(Vec<Key>, Vec<Range<u64>>), ResultsError> {
+    let file = File::open(path).map_err(io_at(path))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(io::BufReader::with_capacity(1 << 16, file));
+    let mut rec = csv::ByteRecord::new();
+    let corrupt = |line: u64, message: String| ResultsError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        message: format!("{message}; compaction not done"),
+    };
+    if !rdr
+        .read_byte_record(&mut rec)
+        .map_err(|e| corrupt(1, e.to_string()))?
+    {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let header = rec.clone();
+    let (mut keys, mut spans) = (Vec::new(), Vec::new());
+    loop {
+        let start = rdr.position().byte();
+        let line = rdr.position().line();
+        if !rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| corrupt(line, e.to_string()))?
+        {
+            break;
+        }
+        keys.push(parse_key(&header, &rec).map_err(|e| corrupt(line, e))?);
+        spans.push(start..rdr.position().byte());
+    }
+    Ok((keys, spans))
+}
+
+/// Write `header` and the lines at `spans` of `from` (in that order, byte for
+/// byte: no re-serialization can alter them) to `to`, and fsync it. Lines
+/// come nearly in file order, so most moves stay inside the read buffer.
+fn copy_lines(
+    from: &Path,
+    to: &Path,
+    header: &str,
+    spans: &[Range<u64>],
+) -> Result<(), ResultsError> {
+    let mut src = io::BufReader::with_capacity(1 << 16, File::open(from).map_err(io_at(from))?);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(to)
+        .map_err(io_at(to))?;
+    let mut out = io::BufWriter::new(file);
+    out.write_all(header.as_bytes()).map_err(io_at(to))?;
+    let mut at: u64 = 0;
+    let mut line = Vec::with_capacity(512);
+    for span in spans {
+        let offset = i64::try_from(span.start).unwrap_or(i64::MAX) - i64::try_from(at).unwrap_or(0);
+        src.seek_relative(offset).map_err(io_at(from))?;
+        line.resize(usize::try_from(span.end - span.start).unwrap_or(0), 0);
+        src.read_exact(&mut line).map_err(io_at(from))?;
+        at = span.end;
+        // The line without the line end the reader may have left around it
+        // (a file once saved with CRLF), then one `\n`.
+        let is_end = |b: &u8| *b == b'\r' || *b == b'\n';
+        let first = line.iter().position(|b| !is_end(b)).unwrap_or(line.len());
+        let last = line
+            .iter()
+            .rposition(|b| !is_end(b))
+            .map_or(first, |i| i + 1);
+        let body = &line[first..last.max(first)];
+        out.write_all(body).map_err(io_at(to))?;
+        out.write_all(b"\n").map_err(io_at(to))?;
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| ResultsError::io(to, e.into_error()))?;
+    file.sync_all().map_err(io_at(to))
 }
 
 /// Rewrite a first-version results file in the current columns (temp file,

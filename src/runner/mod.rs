@@ -143,14 +143,31 @@ impl<A: Api> Runner<A> {
     /// finish, queued rows are skipped.
     pub async fn run<R: Recorder>(
         self,
-        jobs: Vec<Job>,
+        jobs: impl IntoIterator<Item = Job>,
+        recorder: &mut R,
+        progress: &mut dyn ProgressSink,
+        interrupt: watch::Receiver<bool>,
+    ) -> RunReport {
+        let jobs: Vec<Job> = jobs.into_iter().collect();
+        let tokens_used = jobs.iter().map(|j| j.token).collect();
+        let total = jobs.len();
+        self.run_jobs(jobs, total, tokens_used, recorder, progress, interrupt)
+            .await
+    }
+
+    /// [`Runner::run`] for jobs made as they are queued (`total` of them,
+    /// using `tokens_used`): a big run never holds them twice.
+    pub async fn run_jobs<R: Recorder>(
+        self,
+        jobs: impl IntoIterator<Item = Job>,
+        total: usize,
+        tokens_used: std::collections::BTreeSet<crate::send::TokenId>,
         recorder: &mut R,
         progress: &mut dyn ProgressSink,
         mut interrupt: watch::Receiver<bool>,
     ) -> RunReport {
         let start = Instant::now();
-        let mut report = RunReport::new(jobs.len());
-        let tokens_used = jobs.iter().map(|j| j.token).collect();
+        let mut report = RunReport::new(total);
         let creds = Arc::new(self.creds);
         let pins = Arc::new(self.pins);
         let (tx, mut rx) = mpsc::unbounded_channel::<(Job, Reply<CallOk>)>();
@@ -180,8 +197,8 @@ impl<A: Api> Runner<A> {
             let wake = state.dispatch(|job| {
                 let (api, creds, pins, tx) = (api.clone(), creds.clone(), pins.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let pin = job.pin.and_then(|p| pins.get(p.0));
-                    let reply = perform(&*api, &creds[job.token.0], pin, &job).await;
+                    let pin = job.pin.and_then(|p| pins.get(p.index()));
+                    let reply = perform(&*api, &creds[job.token.index()], pin, &job).await;
                     let _ = tx.send((job, reply));
                 });
             });
@@ -471,7 +488,7 @@ fn skipped(job: &Job, reason: String) -> RowResult {
     job.ended(RowResult::skipped(
         job.step(),
         reason,
-        job.last_failure.clone(),
+        job.last_failure.as_deref().cloned(),
     ))
 }
 

@@ -37,23 +37,63 @@ fn key(waba: &str, cc: &str, national: &str) -> String {
 /// A row about to enter the run.
 #[derive(Debug)]
 pub struct Row {
-    pub row: ValidRow,
-    /// Its line in the results file being retried.
-    pub prior: Option<ResultRecord>,
+    /// Shared with its job: a row is held once, however many steps it takes.
+    pub row: Arc<ValidRow>,
+    /// Its line in the results file being retried (boxed: most rows of a
+    /// big run have none, and a line is 0.5 kB).
+    pub prior: Option<Box<ResultRecord>>,
     pub token: TokenId,
     pub pin: Option<PinId>,
 }
 
-/// What a run still has to do.
-#[derive(Debug, Default)]
-pub struct Start {
-    pub jobs: Vec<Job>,
+/// What a run still has to do: the counts and lines known up front, and the
+/// jobs, made one by one as the runner queues them (a million rows are never
+/// held twice, as rows and as jobs).
+pub struct Start<'a> {
     /// Rows already final in the results file being resumed: neither sent nor
     /// written again.
     pub kept: usize,
     /// Lines of the file being retried for rows with nothing to do: written
     /// unchanged.
     pub copy: Vec<ResultRecord>,
+    /// How many jobs [`Start::jobs`] yields, and the tokens they use.
+    pub job_count: usize,
+    pub tokens_used: std::collections::BTreeSet<TokenId>,
+    pub jobs: Jobs<'a>,
+}
+
+/// The jobs of a [`Start`], made as they are taken.
+pub struct Jobs<'a> {
+    rows: std::vec::IntoIter<Row>,
+    past: &'a Past,
+    rules: &'a Rules,
+    codes: &'a dyn CodeSource,
+}
+
+impl Iterator for Jobs<'_> {
+    type Item = Job;
+    fn next(&mut self) -> Option<Job> {
+        for row in self.rows.by_ref() {
+            // Identity was checked when the Start was made.
+            if let Ok(Decision::Job(call, progress)) =
+                decide(&row, self.past, self.rules, self.codes)
+            {
+                let mut job = Job::new(row.row, row.token, call, progress);
+                job.pin = row.pin;
+                return Some(job);
+            }
+        }
+        None
+    }
+}
+
+/// What becomes of one row in this run.
+enum Decision {
+    /// Final in the file being resumed.
+    Kept,
+    /// Nothing to do: its line in the file being retried is copied.
+    Copy,
+    Job(Call, Progress),
 }
 
 /// Whether a line of the file being resumed ends the row for this run.
@@ -126,54 +166,76 @@ fn settle(step: Step, progress: &mut Progress) -> Option<Call> {
     }
 }
 
-/// One job per row left to do. A results file written for another manifest
-/// is refused.
-pub fn start(
+/// What each row comes to in this run. A results file written for another
+/// manifest is refused.
+pub fn start<'a>(
     rows: Vec<Row>,
-    past: &Past,
-    rules: &Rules,
-    codes: &dyn CodeSource,
-) -> Result<Start, Mismatch> {
-    let mut out = Start::default();
-    for Row {
-        row,
-        prior,
-        token,
-        pin,
-    } in rows
-    {
-        let here = past.lines.get(&row.id.row);
-        if let Some(line) = here {
-            check_identity(&row, line)?;
-            if is_final(line, rules) {
-                out.kept += 1;
-                continue;
-            }
-        }
-        let from = here.or(prior.as_ref());
-        let mut progress = from.map(Progress::of_line).unwrap_or_default();
-        let doubt = in_doubt(&mut progress, past.journal.get(&row.id.row));
-        let call = match doubt.and_then(|step| settle(step, &mut progress)) {
-            Some(call) => Some(call),
-            None => initial_call(&row, &mut progress, rules),
-        };
-        let waits_for_code = call == Some(Call::VerifyCode) && !codes.can_ask() && {
-            let id = progress.phone_number_id.as_deref().unwrap_or("");
-            codes.known(&row, id).is_none()
-        };
-        match (call, prior) {
-            // Nothing to do for a row of the file being retried: copied as it was.
-            (None, Some(prior)) if here.is_none() => out.copy.push(prior),
-            (_, Some(prior)) if waits_for_code && here.is_none() => out.copy.push(prior),
-            (None, _) => out.kept += 1,
-            (Some(call), _) => {
-                let mut job = Job::new(Arc::new(row), token, call, progress);
-                job.pin = pin;
-                out.jobs.push(job);
+    past: &'a Past,
+    rules: &'a Rules,
+    codes: &'a dyn CodeSource,
+) -> Result<Start<'a>, Mismatch> {
+    let (mut kept, mut copy, mut job_count) = (0, Vec::new(), 0);
+    let mut tokens_used = std::collections::BTreeSet::new();
+    for row in &rows {
+        match decide(row, past, rules, codes)? {
+            Decision::Kept => kept += 1,
+            Decision::Copy => copy.extend(row.prior.as_deref().cloned()),
+            Decision::Job(..) => {
+                job_count += 1;
+                tokens_used.insert(row.token);
             }
         }
     }
-    Ok(out)
+    Ok(Start {
+        kept,
+        copy,
+        job_count,
+        tokens_used,
+        jobs: Jobs {
+            rows: rows.into_iter(),
+            past,
+            rules,
+            codes,
+        },
+    })
+}
+
+/// What becomes of `row`: from its line in the file being resumed (`here`),
+/// else its line in the file being retried, else from scratch; and from the
+/// journal.
+fn decide(
+    r: &Row,
+    past: &Past,
+    rules: &Rules,
+    codes: &dyn CodeSource,
+) -> Result<Decision, Mismatch> {
+    let row = &r.row;
+    let here = past.lines.get(&row.id.row);
+    if let Some(line) = here {
+        check_identity(row, line)?;
+        if is_final(line, rules) {
+            return Ok(Decision::Kept);
+        }
+    }
+    let from = here.or(r.prior.as_deref());
+    let mut progress = from.map(Progress::of_line).unwrap_or_default();
+    let doubt = in_doubt(&mut progress, past.journal.get(&row.id.row));
+    let call = match doubt.and_then(|step| settle(step, &mut progress)) {
+        Some(call) => Some(call),
+        None => initial_call(row, &mut progress, rules),
+    };
+    let waits_for_code = call == Some(Call::VerifyCode) && !codes.can_ask() && {
+        let id = progress.phone_number_id.as_deref().unwrap_or("");
+        codes.known(row, id).is_none()
+    };
+    let retried = r.prior.is_some() && here.is_none();
+    Ok(match call {
+        // Nothing to do for a row of the file being retried: copied as it was.
+        None if retried => Decision::Copy,
+        Some(_) if waits_for_code && retried => Decision::Copy,
+        None => Decision::Kept,
+        Some(call) => Decision::Job(call, progress),
+    })
 }
 
 /// The line in the file being resumed must be about the same number.
@@ -220,8 +282,8 @@ mod tests {
 
     fn rows(n: u32, prior: Option<ResultRecord>) -> Vec<Row> {
         vec![Row {
-            row: row(n),
-            prior,
+            row: Arc::new(row(n)),
+            prior: prior.map(Box::new),
             token: TokenId(0),
             pin: None,
         }]
@@ -247,8 +309,23 @@ mod tests {
         }
     }
 
-    fn go(rows: Vec<Row>, past: &Past, through: Through, codes: bool) -> Start {
-        start(rows, past, &rules(through), &Codes(codes)).unwrap()
+    /// What `start` decided, with its jobs made.
+    struct Out {
+        kept: usize,
+        copy: Vec<ResultRecord>,
+        jobs: Vec<Job>,
+    }
+
+    fn go(rows: Vec<Row>, past: &Past, through: Through, codes: bool) -> Out {
+        let (rules, codes) = (rules(through), Codes(codes));
+        let s = start(rows, past, &rules, &codes).unwrap();
+        let jobs: Vec<Job> = s.jobs.collect();
+        assert_eq!(jobs.len(), s.job_count);
+        Out {
+            kept: s.kept,
+            copy: s.copy,
+            jobs,
+        }
     }
 
     #[test]
@@ -356,13 +433,10 @@ mod tests {
     fn a_foreign_results_file_is_refused() {
         let mut other = line(1, Status::Created, Step::Create);
         other.phone_number = "7700900999".into();
-        let err = start(
-            rows(1, None),
-            &past(vec![other], vec![]),
-            &rules(Through::Create),
-            &Codes(false),
-        )
-        .unwrap_err();
-        assert_eq!(err.row, 1);
+        let (past, rules) = (past(vec![other], vec![]), rules(Through::Create));
+        match start(rows(1, None), &past, &rules, &Codes(false)) {
+            Err(err) => assert_eq!(err.row, 1),
+            Ok(_) => panic!("a foreign results file is refused"),
+        }
     }
 }

@@ -88,7 +88,10 @@ impl TokenTable {
     ) -> Result<(TokenTable, Vec<TokenId>), Vec<VarError>> {
         let uses = rows.into_iter().map(|r| (r.token_var(default_var), r));
         let (table, ids) = VarTable::load(uses, Token::from_env, fallback, "tokens")?;
-        Ok((table, ids.into_iter().map(TokenId).collect()))
+        let ids = ids
+            .into_iter()
+            .map(|i| TokenId(u32::try_from(i).unwrap_or(u32::MAX)));
+        Ok((table, ids.collect()))
     }
 }
 

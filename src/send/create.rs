@@ -53,17 +53,21 @@ pub(super) fn on_page(mut job: Job, page: ListPage, rules: &Rules, rng: &mut imp
             job,
             RowResult::failed(
                 Step::Create,
-                Failure::Graph(err),
+                Failure::Graph(*err),
                 Some("the number exists but is not on this WABA's phone number list".into()),
             ),
         ),
         (None, ReconcileWhy::InDoubt(_) | ReconcileWhy::Resumed) => {
             // Not there: the earlier attempt did not create it, so sending is safe.
             if job.attempts >= rules.max_attempts {
-                let failure = job.last_failure.clone().unwrap_or(Failure::Network {
-                    message: "attempts ran out".into(),
-                    in_doubt: false,
-                });
+                let failure = job
+                    .last_failure
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or(Failure::Network {
+                        message: "attempts ran out".into(),
+                        in_doubt: false,
+                    });
                 let note = "attempts ran out; the number is not on the WABA's list";
                 return Fate::done(
                     job,
@@ -98,7 +102,7 @@ pub(super) fn on_transient(
         // Never send twice: look first (now: the listing has its own budget).
         job.call = Call::ListNumbers {
             after: None,
-            why: ReconcileWhy::InDoubt(failure),
+            why: ReconcileWhy::InDoubt(Box::new(failure)),
         };
         return Fate::again(job, Duration::ZERO);
     }
@@ -123,7 +127,7 @@ pub(super) fn on_transient(
 pub(super) fn on_already_exists(mut job: Job, error: GraphError) -> Fate {
     job.call = Call::ListNumbers {
         after: None,
-        why: ReconcileWhy::AlreadyExists(error),
+        why: ReconcileWhy::AlreadyExists(Box::new(error)),
     };
     Fate::again(job, Duration::ZERO)
 }

@@ -46,23 +46,37 @@ pub use policy::{Effects, Fate, Policy, Rules, Verdict};
 pub use steps::{Through, calls_left, initial_call};
 
 /// Index of a token in the run's token table (tokens themselves stay there).
+/// `u32`: a job per row, a million rows: every byte of a job counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TokenId(pub usize);
+pub struct TokenId(pub u32);
+
+impl TokenId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// Index of a two-step PIN in the run's PIN table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PinId(pub usize);
+pub struct PinId(pub u32);
+
+impl PinId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// A verification code as its holder received it (digits only). A secret:
 /// `Debug` never shows it, and it is never written anywhere.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Code(String);
+pub struct Code(Box<str>);
 
 impl Code {
     /// `123456` or `123-456`; `None` unless that makes six digits.
     pub fn parse(text: &str) -> Option<Code> {
         let digits: String = text.trim().chars().filter(|c| *c != '-').collect();
-        (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Code(digits))
+        (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(Code(digits.into()))
     }
     /// The digits, for the `verify_code` call only.
     pub fn expose(&self) -> &str {
@@ -79,10 +93,11 @@ impl fmt::Debug for Code {
 /// Why a row is being looked up in its WABA's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReconcileWhy {
-    /// The create may have reached Meta but no answer came back.
-    InDoubt(Failure),
+    /// The create may have reached Meta but no answer came back. (Boxed, as
+    /// every error a job carries: a million queued jobs stay small.)
+    InDoubt(Box<Failure>),
     /// Meta said the number already exists.
-    AlreadyExists(GraphError),
+    AlreadyExists(Box<GraphError>),
     /// An earlier, interrupted run may have sent it (journal).
     Resumed,
 }
@@ -102,12 +117,12 @@ impl ReconcileWhy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadWhy {
     /// request_code answered 136024 (already verified).
-    AlreadyVerified(GraphError),
+    AlreadyVerified(Box<GraphError>),
     /// Register answered "already registered or in invalid state" (100).
-    AlreadyRegistered(GraphError),
+    AlreadyRegistered(Box<GraphError>),
     /// The step's answer was lost (or an interrupted run sent it): it may
     /// have been carried out. `None`: we only know from the journal.
-    InDoubt(Step, Option<Failure>),
+    InDoubt(Step, Option<Box<Failure>>),
     /// `waba-provision status`: what Meta says of the number, nothing more.
     Status,
 }
@@ -233,7 +248,7 @@ pub struct Job {
     /// Throttled answers; they wait for the budget instead of using attempts.
     pub throttles: u32,
     /// The last error seen, for the results line if the row ends failed.
-    pub last_failure: Option<Failure>,
+    pub last_failure: Option<Box<Failure>>,
 }
 
 impl Job {
@@ -304,5 +319,19 @@ impl Job {
         self.attempts = 0;
         self.failures = 0;
         self.throttles = 0;
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// A run holds one job per row it has left: a million queued jobs must
+    /// stay small (errors and rare payloads are boxed).
+    #[test]
+    fn a_job_stays_small() {
+        assert!(
+            std::mem::size_of::<super::Job>() <= 192,
+            "{}",
+            std::mem::size_of::<super::Job>()
+        );
+        assert!(std::mem::size_of::<super::Call>() <= 48);
     }
 }

@@ -208,7 +208,7 @@ impl Policy {
             (Ok(ok), _) => self.on_success(job, ok),
             (Err(failure), Some(class)) => {
                 let mut job = job;
-                job.last_failure = Some(failure.clone());
+                job.last_failure = Some(Box::new(failure.clone()));
                 self.on_failure(job, failure, class, &hints, &mut effects)
             }
             (Err(failure), None) => unreachable_class(job, failure),
@@ -287,7 +287,10 @@ impl Policy {
                 Fate::again(job, Duration::ZERO)
             }
             ErrorClass::Token => {
-                let name = self.token_names.get(job.token.0).map_or("", String::as_str);
+                let name = self
+                    .token_names
+                    .get(job.token.index())
+                    .map_or("", String::as_str);
                 if self.blocks.refuse_token(job.token, name, failure.clone()) {
                     effects.newly_blocked = true;
                 }

@@ -37,7 +37,7 @@ pub(super) fn on_state(job: Job, state: NumberState, rules: &Rules) -> Fate {
             );
             Fate::done(
                 job,
-                RowResult::failed(Step::RequestCode, Failure::Graph(e), Some(note)),
+                RowResult::failed(Step::RequestCode, Failure::Graph(*e), Some(note)),
             )
         }
         ReadWhy::AlreadyRegistered(_) if connected => {
@@ -58,7 +58,7 @@ pub(super) fn on_state(job: Job, state: NumberState, rules: &Rules) -> Fate {
             );
             Fate::done(
                 job,
-                RowResult::failed(Step::Register, Failure::Graph(e), Some(note)),
+                RowResult::failed(Step::Register, Failure::Graph(*e), Some(note)),
             )
         }
         ReadWhy::InDoubt(Step::VerifyCode, _) if verified => {

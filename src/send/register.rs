@@ -83,7 +83,7 @@ pub(super) fn on_failure(
             };
         }
         if says_already_registered(e) {
-            job.call = Call::ReadNumber(ReadWhy::AlreadyRegistered(e.clone()));
+            job.call = Call::ReadNumber(ReadWhy::AlreadyRegistered(Box::new(e.clone())));
             return Fate::again(job, Duration::ZERO);
         }
         if let Some(note) = advice(e) {
@@ -92,7 +92,7 @@ pub(super) fn on_failure(
     }
     match class {
         ErrorClass::Transient | ErrorClass::WaitAtLeast(_) if failure.in_doubt() => {
-            job.call = Call::ReadNumber(ReadWhy::InDoubt(Step::Register, Some(failure)));
+            job.call = Call::ReadNumber(ReadWhy::InDoubt(Step::Register, Some(Box::new(failure))));
             Fate::again(job, Duration::ZERO)
         }
         ErrorClass::Transient | ErrorClass::WaitAtLeast(_) => {

@@ -29,7 +29,7 @@ pub(super) fn on_failure(
     if let Failure::Graph(e) = &failure
         && e.code == Some(ALREADY_VERIFIED)
     {
-        job.call = Call::ReadNumber(ReadWhy::AlreadyVerified(e.clone()));
+        job.call = Call::ReadNumber(ReadWhy::AlreadyVerified(Box::new(e.clone())));
         return Fate::again(job, Duration::ZERO);
     }
     match class {

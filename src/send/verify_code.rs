@@ -49,7 +49,8 @@ pub(super) fn on_failure(
     }
     match class {
         ErrorClass::Transient | ErrorClass::WaitAtLeast(_) if failure.in_doubt() => {
-            job.call = Call::ReadNumber(ReadWhy::InDoubt(Step::VerifyCode, Some(failure)));
+            job.call =
+                Call::ReadNumber(ReadWhy::InDoubt(Step::VerifyCode, Some(Box::new(failure))));
             Fate::again(job, Duration::ZERO)
         }
         ErrorClass::Transient => {

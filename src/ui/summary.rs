@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::advice;
+use crate::results::Tally;
 use crate::runner::RunReport;
-use crate::schema::{ResultRecord, Status};
+use crate::schema::Status;
 use crate::text::{clip_message, duration, plural};
 
 /// Rows by status, as the results file finally says.
@@ -26,7 +27,7 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
-    pub fn of(lines: &[ResultRecord]) -> Self {
+    pub fn of(lines: &[Tally]) -> Self {
         let mut c = StatusCounts {
             rows: lines.len(),
             ..Default::default()

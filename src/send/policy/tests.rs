@@ -11,7 +11,7 @@ fn job() -> Job {
     Job::create(Arc::new(ValidRow::fixture(1, "7700900123")), TokenId(0))
 }
 
-fn job_on(row: u32, waba: &str, token: usize) -> Job {
+fn job_on(row: u32, waba: &str, token: u32) -> Job {
     let national = format!("77009{row:05}");
     Job::create(
         Arc::new(ValidRow::fixture(row, &national).waba(waba)),
