@@ -244,10 +244,15 @@ fn rss(b: &Bench) {
         .lines()
         .find_map(|l| l.strip_prefix("peak-rss-kb "))
         .unwrap_or("?");
+    let per_row = kb
+        .parse::<f64>()
+        .map(|k| format!("{:.0} bytes/row", k * 1024.0 / 100_000.0))
+        .unwrap_or_default();
     println!(
-        "rss: 100,000-row run: peak RSS {kb} KiB of the runner process; {} requests in {:.2} s wall",
+        "rss: 100,000-row run: peak RSS {kb} KiB of the runner process ({per_row}); {} requests in {:.2} s wall = {:.0} rows/s",
         times.len(),
-        wall.as_secs_f64()
+        wall.as_secs_f64(),
+        100_000.0 / wall.as_secs_f64()
     );
 }
 
