@@ -48,10 +48,11 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     version = VERSION.as_str(),
     about = "Declarative batch provisioning of WhatsApp Business phone numbers",
     long_about = "Reads a YAML or CSV manifest of phone numbers per WhatsApp Business Account (WABA), \
-validates every row, creates each number with POST /{version}/{waba_id}/phone_numbers \
-under rate limits and retries, and writes a results CSV mapping every row to its new \
-phone-number id or its error.",
-    after_help = "Examples:\n  waba-provision validate numbers.yaml\n  waba-provision plan numbers.yaml --rate-per-waba 200/h\n  waba-provision run numbers.yaml --results results.csv\n  waba-provision retry results.csv --results retry.csv\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv\n  waba-provision completions bash > ~/.local/share/bash-completion/completions/waba-provision\n\nExit codes: 0 every row created; 1 some rows not created; 2 usage error or invalid manifest (nothing sent); 3 run aborted."
+validates every row, then takes each number through Meta's Graph API as far as --through says \
+(create, request the verification code, verify it, register with the two-step PIN) under rate \
+limits and retries, and writes a results CSV mapping every row to its phone-number id, how far \
+it got, or its error.",
+    after_help = "Examples:\n  waba-provision validate numbers.yaml\n  waba-provision plan numbers.yaml --rate-per-waba 200/h\n  waba-provision run numbers.yaml --results results.csv\n  waba-provision retry results.csv --results retry.csv\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv\n  waba-provision completions bash > ~/.local/share/bash-completion/completions/waba-provision\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv --through register\n  waba-provision status results.csv\n\nExit codes: 0 every row reached --through; 1 some did not; 2 usage error or invalid manifest (nothing sent); 3 run aborted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -100,14 +101,14 @@ pub enum Command {
         after_help = "Examples:\n  waba-provision plan numbers.yaml\n  waba-provision plan numbers.yaml --rate 10/s --rate-per-waba 5000/h\n  waba-provision plan numbers.yaml --resume results.csv"
     )]
     Plan(PlanArgs),
-    /// Create every number of a manifest and write the results CSV.
+    /// Take every number of a manifest as far as --through (create by default) and write the results CSV.
     #[command(
-        after_help = "Examples:\n  WABA_ACCESS_TOKEN=... waba-provision run numbers.yaml --results results.csv\n  waba-provision run numbers.csv --results results.csv --rate-per-waba 5000/h --concurrency 16\n  waba-provision run numbers.yaml --results results.csv --resume      # after a crash or Ctrl-C\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv  # rehearse locally"
+        after_help = "Examples:\n  WABA_ACCESS_TOKEN=... waba-provision run numbers.yaml --results results.csv\n  waba-provision run numbers.csv --results results.csv --rate-per-waba 5000/h --concurrency 16\n  waba-provision run numbers.yaml --results results.csv --resume      # after a crash or Ctrl-C\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv  # rehearse locally\n  waba-provision run numbers.yaml --results r.csv --through request-code   # create, and send each holder a code\n\nExit codes: 0 every row reached --through; 1 some did not (the summary prints the retry command); 2 nothing was sent; 3 aborted."
     )]
     Run(RunArgs),
-    /// Re-run the rows of a results file whose status is not `created`.
+    /// Carry on the rows of a results file that did not reach --through; the others are copied unchanged.
     #[command(
-        after_help = "Examples:\n  waba-provision retry results.csv --results retry-1.csv\n  waba-provision retry results.csv --results retry-1.csv --max-attempts 8"
+        after_help = "Examples:\n  waba-provision retry results.csv --results retry-1.csv\n  waba-provision retry results.csv --results retry-1.csv --max-attempts 8\n  waba-provision retry r1.csv --results r2.csv --through register --codes codes.csv\n  waba-provision retry r1.csv --results r2.csv --through request-code   # new codes (they expire)"
     )]
     Retry(RetryArgs),
     /// Read each created number's state from Meta (status, verification, display-name review) into a CSV.
