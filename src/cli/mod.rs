@@ -103,7 +103,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Take every number of a manifest as far as --through (create by default) and write the results CSV.
     #[command(
-        after_help = "Examples:\n  WABA_ACCESS_TOKEN=... waba-provision run numbers.yaml --results results.csv\n  waba-provision run numbers.csv --results results.csv --rate-per-waba 5000/h --concurrency 16\n  waba-provision run numbers.yaml --results results.csv --resume      # after a crash or Ctrl-C\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv  # rehearse locally\n  waba-provision run numbers.yaml --results r.csv --through request-code   # create, and send each holder a code\n\nExit codes: 0 every row reached --through; 1 some did not (the summary prints the retry command); 2 nothing was sent; 3 aborted."
+        after_help = "Examples:\n  WABA_ACCESS_TOKEN=... waba-provision run numbers.yaml --results results.csv\n  waba-provision run numbers.csv --results results.csv --rate-per-waba 5000/h --concurrency 16\n  waba-provision run numbers.yaml --results results.csv --resume      # after a crash or Ctrl-C\n  waba-provision run examples/agency.yaml --sandbox --results demo.csv  # rehearse locally\n  waba-provision run numbers.yaml --results r.csv --through request-code  # and text each holder a code\n\nExit codes: 0 every row reached --through; 1 some did not (the summary prints the retry command); 2 nothing was sent; 3 aborted."
     )]
     Run(RunArgs),
     /// Carry on the rows of a results file that did not reach --through; the others are copied unchanged.
