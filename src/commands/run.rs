@@ -156,10 +156,13 @@ pub async fn command(config: Config) -> Result<Outcome, Refused> {
     Ok(conclude(&config, &report, closed, kept, manifest_rows))
 }
 
-/// The files a run writes, checked before anything is made: the results file
-/// is never the manifest itself (`--force` would set the manifest aside and
-/// overwrite it), and the `--summary-json` file can be written where it is.
+/// The files a run writes, checked before anything is made or started: the
+/// results file can be made as `--resume`/`--force` say (checked again under
+/// the lock), it is never the manifest itself (`--force` would set the
+/// manifest aside and overwrite it), and the `--summary-json` file can be
+/// written where it is.
 fn check_paths(config: &Config) -> Result<(), Refused> {
+    results::precheck(&config.results, config.mode)?;
     let canonical = |p: &Path| -> Option<PathBuf> {
         let dir = p
             .parent()

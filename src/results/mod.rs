@@ -36,7 +36,7 @@ pub use journal::{Entry as JournalEntry, Journal, Sent};
 pub use reader::{Tally, final_rows, latest_per_row, read_results, tally};
 pub use record::RowResult;
 pub use session::{Closed, Past, Session};
-pub use writer::{OpenMode, Repair, ResultsFile};
+pub use writer::{OpenMode, Repair, ResultsFile, precheck};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

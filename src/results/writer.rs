@@ -444,7 +444,7 @@ fn write_lines(out: &mut impl Write, header: &str, lines: &[&[u8]]) -> io::Resul
 /// What can be refused before the lock is taken: a missing directory (named
 /// by the results path the user typed, not the lock file's), a directory in
 /// the way, an existing file without `--resume`/`--force`.
-fn precheck(path: &Path, mode: OpenMode) -> Result<(), ResultsError> {
+pub fn precheck(path: &Path, mode: OpenMode) -> Result<(), ResultsError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -393,3 +393,24 @@ fn an_agency_s_own_columns_are_carried_into_the_results_and_through_retry() {
     ]);
     assert_eq!(code, Some(1), "{err}");
 }
+
+#[test]
+fn an_existing_results_file_is_refused_before_the_sandbox_starts() {
+    let (dir, m) = setup();
+    let res = dir.path().join("demo.csv");
+    std::fs::write(&res, "precious").unwrap();
+    let out = bin()
+        .arg("run")
+        .arg(&m)
+        .arg("--results")
+        .arg(&res)
+        .arg("--sandbox")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--resume"), "{err}");
+    // Refused before anything was started: no "sending to" line.
+    assert!(!err.contains("sending to"), "{err}");
+    assert_eq!(std::fs::read_to_string(&res).unwrap(), "precious");
+}
