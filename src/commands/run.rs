@@ -355,30 +355,20 @@ impl Secrets {
                 return Ok(None);
             }
         };
-        let app_secret = match &config.app_secret_env {
-            Some(var) => Some(
-                AppSecret::from_env(var)
-                    .map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))?,
-            ),
-            None => None,
-        };
+        let app_secret = app_secret(config)?;
         let tokens = token_table
             .names
             .into_iter()
             .zip(token_table.values)
             .map(|(name, token)| (name, Credentials::new(token, app_secret.as_ref())))
             .collect();
+        // The table holds the PINs of registering rows in row order.
         let mut pin_index = pin_index.into_iter();
         let pin_ids = rows
             .iter()
             .map(|(_, p)| {
-                registers(p)
-                    .then(|| {
-                        pin_index
-                            .next()
-                            .map(|i| PinId(u32::try_from(i).unwrap_or(u32::MAX)))
-                    })
-                    .flatten()
+                let i = registers(p).then(|| pin_index.next()).flatten()?;
+                Some(PinId(u32::try_from(i).unwrap_or(u32::MAX)))
             })
             .collect();
         Ok(Some(Secrets {
@@ -388,6 +378,16 @@ impl Secrets {
             pin_ids,
         }))
     }
+}
+
+/// `--app-secret-env`: the app secret that signs every call, if set.
+fn app_secret(config: &Config) -> Result<Option<AppSecret>, Refused> {
+    let Some(var) = &config.app_secret_env else {
+        return Ok(None);
+    };
+    AppSecret::from_env(var)
+        .map(Some)
+        .map_err(|e| Refused::msg(format!("--app-secret-env: {e}")))
 }
 
 /// `--codes FILE`, read and matched to the rows before anything is sent.
